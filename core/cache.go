@@ -1,0 +1,335 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gocache "github.com/patrickmn/go-cache"
+	"golang.org/x/sync/singleflight"
+)
+
+// CacheOptions configures the in-process cache in front of a store.
+type CacheOptions struct {
+	// TTL bounds how long a record is served from the cache without asking
+	// the store; a record is never served past its own expiry. Negative
+	// disables the cache. Default: 5 minutes.
+	TTL time.Duration
+	// MaxEntries bounds the number of cached records; beyond it the oldest
+	// are evicted first. Default: 100 000.
+	MaxEntries int
+	// NegativeTTL is how long an unknown record id is remembered as unknown,
+	// so that a replayed forged or stale cookie costs at most one store
+	// query per period. Negative disables it. Default: 5 seconds.
+	NegativeTTL time.Duration
+}
+
+// Cache defaults.
+const (
+	DefaultCacheTTL         = 5 * time.Minute
+	DefaultCacheMaxEntries  = 100_000
+	DefaultCacheNegativeTTL = 5 * time.Second
+)
+
+func (o CacheOptions) withDefaults() (CacheOptions, error) {
+	if o.TTL == 0 {
+		o.TTL = DefaultCacheTTL
+	}
+	if o.MaxEntries == 0 {
+		o.MaxEntries = DefaultCacheMaxEntries
+	}
+	if o.MaxEntries < 0 {
+		return o, fmt.Errorf("core: negative Cache.MaxEntries %d", o.MaxEntries)
+	}
+	if o.NegativeTTL == 0 {
+		o.NegativeTTL = DefaultCacheNegativeTTL
+	}
+	return o, nil
+}
+
+// entry is what the cache holds for an id.
+type entry struct {
+	rec Record
+	seq uint64 // the put that stored it
+}
+
+// placed is one put, in the eviction queue.
+type placed struct {
+	id  string
+	seq uint64
+}
+
+// CacheStats are the counters of a Cache since it was made.
+type CacheStats struct {
+	Hits         uint64 // Find answered from a cached record
+	NegativeHits uint64 // Find answered "not found" from the negative cache
+	Misses       uint64 // Find that asked the store
+	Errors       uint64 // store calls that failed
+	Evictions    uint64 // records dropped to stay within MaxEntries
+	Entries      int    // records held now, expired ones included until evicted
+}
+
+// Cache is a read-through, write-through cache in front of a Store, in the
+// manner of Django's cached_db: writes go to the store first and reach the
+// cache only once the store accepted them; reads are answered from memory
+// while the cached record is fresh and unexpired. Concurrent misses of one
+// id share a single store query. It is safe for concurrent use.
+type Cache struct {
+	next  Store
+	opts  CacheOptions
+	items   *gocache.Cache // id -> entry
+	unknown *gocache.Cache // id -> struct{}, the negative cache
+	loads singleflight.Group
+
+	mu    sync.Mutex // serializes changes of items with epoch and order
+	epoch uint64     // grows with every change; a load that saw it move is not cached
+	seq   uint64     // numbers the puts
+	order []placed   // puts, oldest first, for eviction
+
+	hits, negativeHits, misses, errs, evictions atomic.Uint64
+}
+
+var _ Store = (*Cache)(nil)
+
+// NewCache returns a cache in front of store. It starts no goroutine.
+func NewCache(store Store, opts CacheOptions) (*Cache, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if opts.TTL < 0 {
+		return nil, errors.New("core: NewCache with a negative TTL; use the store directly")
+	}
+	return &Cache{
+		next:    store,
+		opts:    opts,
+		items:   gocache.New(opts.TTL, 0),
+		unknown: gocache.New(opts.NegativeTTL, 0),
+	}, nil
+}
+
+// Stats returns the cache's counters.
+func (c *Cache) Stats() CacheStats {
+	return CacheStats{
+		Hits:         c.hits.Load(),
+		NegativeHits: c.negativeHits.Load(),
+		Misses:       c.misses.Load(),
+		Errors:       c.errs.Load(),
+		Evictions:    c.evictions.Load(),
+		Entries:      c.items.ItemCount(),
+	}
+}
+
+// Invalidate drops the cached record id, so that the next Find asks the
+// store. Invalidation buses call it when another instance changed id.
+func (c *Cache) Invalidate(id string) {
+	c.mu.Lock()
+	c.epoch++
+	c.items.Delete(id)
+	c.mu.Unlock()
+}
+
+// Purge drops every cached record and every negative entry.
+func (c *Cache) Purge() {
+	c.mu.Lock()
+	c.epoch++
+	c.items.Flush()
+	c.unknown.Flush()
+	c.order = nil
+	c.mu.Unlock()
+}
+
+// Find answers from the cache when it holds a fresh, unexpired copy, and
+// otherwise from the store, remembering the answer.
+func (c *Cache) Find(ctx context.Context, id string, now time.Time) (Record, bool, error) {
+	if v, ok := c.items.Get(id); ok {
+		rec := v.(entry).rec
+		if !rec.Expired(now) {
+			c.hits.Add(1)
+			return rec, true, nil
+		}
+		// Possibly refreshed by another instance: ask the store.
+	}
+	if _, ok := c.unknown.Get(id); ok {
+		c.negativeHits.Add(1)
+		return Record{}, false, nil
+	}
+	c.misses.Add(1)
+	type result struct {
+		rec   Record
+		found bool
+	}
+	v, err, _ := c.loads.Do(id, func() (any, error) {
+		c.mu.Lock()
+		start := c.epoch
+		c.mu.Unlock()
+		rec, found, err := c.next.Find(ctx, id, now)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if c.epoch == start {
+			if found {
+				c.put(rec, now)
+			} else {
+				c.remember(id)
+			}
+		}
+		c.mu.Unlock()
+		return result{rec, found}, nil
+	})
+	if err != nil {
+		c.errs.Add(1)
+		return Record{}, false, err
+	}
+	r := v.(result)
+	return r.rec, r.found, nil
+}
+
+// Create inserts into the store, then caches the record.
+func (c *Cache) Create(ctx context.Context, rec Record) error {
+	if err := c.next.Create(ctx, rec); err != nil {
+		c.errs.Add(1)
+		return err
+	}
+	rec.Version = 1
+	c.mu.Lock()
+	c.epoch++
+	c.unknown.Delete(rec.ID)
+	c.put(rec, time.Now())
+	c.mu.Unlock()
+	return nil
+}
+
+// Update updates the store, then caches the new version. A conflict drops
+// the cached copy, which is then known to be stale.
+func (c *Cache) Update(ctx context.Context, rec Record, now time.Time) error {
+	if err := c.next.Update(ctx, rec, now); err != nil {
+		if !errors.Is(err, ErrConflict) {
+			c.errs.Add(1)
+		}
+		c.Invalidate(rec.ID)
+		return err
+	}
+	rec.Version++
+	c.mu.Lock()
+	c.epoch++
+	c.put(rec, now)
+	c.mu.Unlock()
+	return nil
+}
+
+// Touch updates the expiry in the store, then in the cached copy.
+func (c *Cache) Touch(ctx context.Context, id string, expiresAt, now time.Time) error {
+	if err := c.next.Touch(ctx, id, expiresAt, now); err != nil {
+		c.errs.Add(1)
+		c.Invalidate(id)
+		return err
+	}
+	c.mu.Lock()
+	c.epoch++
+	if v, ok := c.items.Get(id); ok {
+		rec := v.(entry).rec
+		rec.ExpiresAt = expiresAt
+		c.put(rec, now)
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// Replace replaces in the store, then in the cache.
+func (c *Cache) Replace(ctx context.Context, oldID string, rec Record, now time.Time) error {
+	err := c.next.Replace(ctx, oldID, rec, now)
+	c.mu.Lock()
+	c.epoch++
+	c.items.Delete(oldID)
+	if err == nil {
+		rec.Version = 1
+		c.unknown.Delete(rec.ID)
+		c.put(rec, now)
+	}
+	c.mu.Unlock()
+	if err != nil && !errors.Is(err, ErrConflict) {
+		c.errs.Add(1)
+	}
+	return err
+}
+
+// Delete removes the record from the cache and the store.
+func (c *Cache) Delete(ctx context.Context, id string) error {
+	c.Invalidate(id)
+	err := c.next.Delete(ctx, id)
+	c.Invalidate(id) // a load that raced the delete must not linger
+	if err != nil {
+		c.errs.Add(1)
+	}
+	return err
+}
+
+// DeleteUser removes the user's records from the store and the cache.
+func (c *Cache) DeleteUser(ctx context.Context, userID string) ([]string, error) {
+	ids, err := c.next.DeleteUser(ctx, userID)
+	if err != nil {
+		c.errs.Add(1)
+		return nil, err
+	}
+	c.mu.Lock()
+	c.epoch++
+	for _, id := range ids {
+		c.items.Delete(id)
+	}
+	c.mu.Unlock()
+	return ids, nil
+}
+
+// DeleteExpired passes through to the store; cached copies of expired
+// records are never served anyway.
+func (c *Cache) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	return c.next.DeleteExpired(ctx, now, limit)
+}
+
+// Ping passes through to the store.
+func (c *Cache) Ping(ctx context.Context) error { return c.next.Ping(ctx) }
+
+// put caches rec until the earlier of its expiry and the cache TTL, evicting
+// the least recently stored entries beyond MaxEntries. The caller holds c.mu.
+func (c *Cache) put(rec Record, now time.Time) {
+	ttl := min(rec.ExpiresAt.Sub(now), c.opts.TTL)
+	if ttl <= 0 {
+		c.items.Delete(rec.ID)
+		return
+	}
+	c.seq++
+	c.items.Set(rec.ID, entry{rec, c.seq}, ttl)
+	c.order = append(c.order, placed{rec.ID, c.seq})
+	// Every cached id has exactly one queue element with its current seq;
+	// the others are stale and cost nothing to drop. The queue is kept
+	// within twice the bound.
+	for len(c.order) > 0 && (c.items.ItemCount() > c.opts.MaxEntries || len(c.order) > 2*c.opts.MaxEntries) {
+		oldest := c.order[0]
+		c.order[0] = placed{}
+		c.order = c.order[1:]
+		v, fresh := c.items.Get(oldest.id)
+		if fresh && v.(entry).seq != oldest.seq {
+			continue // stored again since; a later element stands for it
+		}
+		c.items.Delete(oldest.id) // evicted, or expired and still counted
+		if fresh {
+			c.evictions.Add(1)
+		}
+	}
+}
+
+// remember adds id to the negative cache. The caller holds c.mu.
+func (c *Cache) remember(id string) {
+	if c.opts.NegativeTTL < 0 {
+		return
+	}
+	if c.unknown.ItemCount() >= c.opts.MaxEntries {
+		c.unknown.Flush() // only hints: dropping them all is safe and bounded
+	}
+	c.unknown.Set(id, struct{}{}, c.opts.NegativeTTL)
+}

@@ -1,0 +1,163 @@
+package core
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Config configures a Manager. It is passed by value and checked by
+// NewManager; the zero value gives the documented defaults.
+type Config struct {
+	// CookieName is the name of the session cookie. Default: "session".
+	CookieName string
+	// CookieDomain is the cookie's Domain attribute. Default: none (host only).
+	CookieDomain string
+	// CookiePath is the cookie's Path attribute. Default: "/".
+	CookiePath string
+	// CookieSecure sets the cookie's Secure attribute; turn it on whenever
+	// the site is served over HTTPS. Default: false.
+	CookieSecure bool
+	// CookieSameSite is the cookie's SameSite attribute. SameSite=None
+	// requires CookieSecure. Default: http.SameSiteLaxMode.
+	CookieSameSite http.SameSite
+	// CookiePartitioned sets the cookie's Partitioned attribute (CHIPS); it
+	// requires CookieSecure. Default: false.
+	CookiePartitioned bool
+	// BrowserSessionCookies makes cookies last only as long as the browser
+	// session (no Max-Age) unless a session asks to be remembered with
+	// SetPersistent(true). The server side expires sessions either way.
+	// Default: false (cookies persist until the session's absolute expiry).
+	BrowserSessionCookies bool
+
+	// Lifetime is the absolute lifetime of a session, counted from its
+	// creation or from the last Login. Renewal never extends it.
+	// Default: 14 days.
+	Lifetime time.Duration
+	// IdleTimeout ends a session that has not been used for this long.
+	// Zero means no idle timeout.
+	IdleTimeout time.Duration
+	// IdleRefreshInterval is how stale the idle expiry may get before a read
+	// refreshes it: a request writes the new expiry (and only the expiry) at
+	// most once per interval. Default: IdleTimeout / 10.
+	IdleRefreshInterval time.Duration
+	// SaveEveryRequest saves the session on every request that runs
+	// through the middleware, even when nothing changed. Default: false
+	// (saved only when modified).
+	SaveEveryRequest bool
+
+	// Codec encodes session values. Default: JSONCodec.
+	Codec Codec
+	// MaxDataSize caps the encoded size of one session's values, in bytes;
+	// a save over it fails with ErrTooLarge. Default: 64 KiB.
+	MaxDataSize int
+	// StoreTimeout bounds every store call. Negative means no bound beyond
+	// the request's own context. Default: 5 seconds.
+	StoreTimeout time.Duration
+
+	// Cache configures the in-process cache in front of the store.
+	Cache CacheOptions
+
+	// Logger receives the manager's logs (corrupt data, failed refreshes).
+	// Tokens are never logged. Default: slog.Default().
+	Logger *slog.Logger
+	// ErrorHandler writes the response when the session cannot be loaded or
+	// committed in the plain net/http middleware. Default: a plain-text
+	// error with the status from StatusCode.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// Defaults of Config.
+const (
+	DefaultCookieName   = "session"
+	DefaultLifetime     = 14 * 24 * time.Hour
+	DefaultMaxDataSize  = 64 << 10
+	DefaultStoreTimeout = 5 * time.Second
+)
+
+// withDefaults fills in the zero fields and checks the result.
+func (c Config) withDefaults() (Config, error) {
+	if c.CookieName == "" {
+		c.CookieName = DefaultCookieName
+	}
+	if !validCookieName(c.CookieName) {
+		return c, fmt.Errorf("core: invalid cookie name %q", c.CookieName)
+	}
+	if c.CookiePath == "" {
+		c.CookiePath = "/"
+	}
+	if c.CookieSameSite == 0 || c.CookieSameSite == http.SameSiteDefaultMode {
+		c.CookieSameSite = http.SameSiteLaxMode
+	}
+	if c.CookieSameSite == http.SameSiteNoneMode && !c.CookieSecure {
+		return c, fmt.Errorf("core: SameSite=None cookies must be Secure; set CookieSecure")
+	}
+	if c.CookiePartitioned && !c.CookieSecure {
+		return c, fmt.Errorf("core: Partitioned cookies must be Secure; set CookieSecure")
+	}
+	if c.Lifetime == 0 {
+		c.Lifetime = DefaultLifetime
+	}
+	if c.Lifetime < time.Second {
+		return c, fmt.Errorf("core: Lifetime %v is shorter than a second", c.Lifetime)
+	}
+	if c.IdleTimeout < 0 {
+		return c, fmt.Errorf("core: negative IdleTimeout %v", c.IdleTimeout)
+	}
+	if c.IdleRefreshInterval == 0 {
+		c.IdleRefreshInterval = c.IdleTimeout / 10
+	}
+	if c.IdleRefreshInterval < 0 || (c.IdleTimeout > 0 && c.IdleRefreshInterval >= c.IdleTimeout) {
+		return c, fmt.Errorf("core: IdleRefreshInterval %v must be between 0 and IdleTimeout %v", c.IdleRefreshInterval, c.IdleTimeout)
+	}
+	if c.Codec == nil {
+		c.Codec = JSONCodec{}
+	}
+	if c.MaxDataSize == 0 {
+		c.MaxDataSize = DefaultMaxDataSize
+	}
+	if c.MaxDataSize < 0 {
+		return c, fmt.Errorf("core: negative MaxDataSize %d", c.MaxDataSize)
+	}
+	if c.StoreTimeout == 0 {
+		c.StoreTimeout = DefaultStoreTimeout
+	}
+	var err error
+	if c.Cache, err = c.Cache.withDefaults(); err != nil {
+		return c, err
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.ErrorHandler == nil {
+		c.ErrorHandler = DefaultErrorHandler
+	}
+	return c, nil
+}
+
+// DefaultErrorHandler answers with the status StatusCode gives for err and
+// its status text; the error itself is not shown to the client.
+func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
+	code := StatusCode(err)
+	http.Error(w, http.StatusText(code), code)
+}
+
+// validCookieName reports whether name is an RFC 6265 token.
+func validCookieName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || (c < 0x80 && isSeparator(c)) {
+			return false
+		}
+	}
+	return name != ""
+}
+
+func isSeparator(c byte) bool {
+	switch c {
+	case '(', ')', '<', '>', '@', ',', ';', ':', '\\', '"', '/', '[', ']', '?', '=', '{', '}':
+		return true
+	}
+	return false
+}

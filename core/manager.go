@@ -1,0 +1,120 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Manager loads, tracks and commits the sessions of HTTP requests. It is
+// safe for concurrent use; make one per application and share it.
+type Manager struct {
+	cfg   Config
+	store Store  // the cache when there is one, else the store itself
+	cache *Cache // nil when disabled
+}
+
+// NewManager returns a manager keeping sessions in store, behind an
+// in-process cache unless cfg.Cache.TTL is negative. It checks cfg, does no
+// I/O and starts no goroutine.
+func NewManager(store Store, cfg Config) (*Manager, error) {
+	if store == nil {
+		return nil, fmt.Errorf("core: NewManager with a nil store")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{cfg: cfg, store: store}
+	if cfg.Cache.TTL >= 0 {
+		if m.cache, err = NewCache(store, cfg.Cache); err != nil {
+			return nil, err
+		}
+		m.store = m.cache
+	}
+	return m, nil
+}
+
+// Config returns the manager's configuration, with defaults filled in.
+func (m *Manager) Config() Config { return m.cfg }
+
+// Cache returns the manager's cache, or nil when it has none.
+func (m *Manager) Cache() *Cache { return m.cache }
+
+type sessionKey struct{}
+
+// Begin starts the session of a request: it reads the cookie but touches
+// neither the store nor the cache until the session is first used. It
+// returns the session and the request carrying it in its context. Adapters
+// call Begin; applications use Middleware or an adapter.
+func (m *Manager) Begin(r *http.Request) (*Session, *http.Request) {
+	token, sent := m.tokenFromRequest(r)
+	s := &Session{m: m, ctx: r.Context(), token: token, cookieSent: sent}
+	return s, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
+}
+
+// FromContext returns the session a middleware put into ctx.
+func FromContext(ctx context.Context) (*Session, bool) {
+	s, ok := ctx.Value(sessionKey{}).(*Session)
+	return s, ok
+}
+
+// Middleware makes a session available to next through FromContext, and
+// commits it just before the response headers are written. If the session
+// cannot be loaded or committed, Config.ErrorHandler writes the response
+// instead and next's later writes are dropped.
+func (m *Manager) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, r := m.Begin(r)
+		g := NewGuard(s, func(err error) { m.cfg.ErrorHandler(w, r, err) })
+		next.ServeHTTP(WrapWriter(w, g), r)
+		if err := g.Finish(w.Header(), http.StatusOK); err != nil {
+			m.cfg.ErrorHandler(w, r, err)
+		}
+	})
+}
+
+// DestroyUser deletes every session bound to userID ("log out
+// everywhere") and returns how many there were.
+func (m *Manager) DestroyUser(ctx context.Context, userID string) (int, error) {
+	if userID == "" {
+		return 0, nil
+	}
+	ctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	ids, err := m.store.DeleteUser(ctx, userID)
+	if err != nil {
+		return 0, fmt.Errorf("core: destroy sessions of user: %w", err)
+	}
+	return len(ids), nil
+}
+
+// Ping reports whether the store answers, within Config.StoreTimeout.
+func (m *Manager) Ping(ctx context.Context) error {
+	ctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	if err := m.store.Ping(ctx); err != nil {
+		return fmt.Errorf("core: ping store: %w", err)
+	}
+	return nil
+}
+
+// storeContext bounds a store call by Config.StoreTimeout.
+func (m *Manager) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if m.cfg.StoreTimeout < 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, m.cfg.StoreTimeout)
+}
+
+// expiry is the effective expiry of a session with the given absolute
+// deadline that is used at now.
+func (m *Manager) expiry(now, deadline time.Time) time.Time {
+	if m.cfg.IdleTimeout > 0 {
+		if idle := now.Add(m.cfg.IdleTimeout); idle.Before(deadline) {
+			return idle
+		}
+	}
+	return deadline
+}

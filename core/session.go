@@ -1,0 +1,628 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+)
+
+// maxMergeAttempts bounds how often a save re-applies its changes on a newer
+// record before giving up with ErrConflict.
+const maxMergeAttempts = 8
+
+// Session is the session of one request. It loads lazily: nothing touches
+// the store until a method reads or writes a value. It is safe for use by
+// several goroutines of the same request.
+//
+// A session is committed by the middleware just before the response headers
+// are written: saved if it was modified (but not when the response is a
+// 5xx), its idle expiry refreshed when due, and its cookie set when it
+// changed. Save commits earlier and returns the error to the handler.
+type Session struct {
+	m   *Manager
+	ctx context.Context
+
+	mu         sync.Mutex
+	token      string // current token; empty until the session has a record
+	cookieSent bool   // the request carried a session cookie (valid or not)
+
+	loaded  bool
+	loadErr error
+	stored  bool   // rec is the stored record for token
+	rec     Record // as last read or written
+	values  map[string]*value
+	changes map[string]struct{} // keys set or deleted by this request
+	cleared bool                // Clear was called: stored keys not in values go
+
+	userID          string
+	persistent      bool
+	userChanged     bool
+	persistChanged  bool
+	renew           bool // a new token at the next save
+	restartLifetime bool // a login: the absolute lifetime starts anew
+	modified        bool
+
+	tokenChanged bool // the cookie must carry a new token
+	expireCookie bool // the cookie must be dropped
+	committed    bool
+	commitErr    error
+}
+
+// value is one session value: its encoded form, its Go form, or both.
+type value struct {
+	raw     []byte // nil until encoded
+	live    any
+	hasLive bool
+}
+
+// now is the time as sessions record it: UTC, to the microsecond that SQL
+// databases keep.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// load reads the session from the store once. The caller holds s.mu.
+func (s *Session) load() {
+	if s.loaded {
+		return
+	}
+	s.loaded = true
+	s.values = map[string]*value{}
+	s.changes = map[string]struct{}{}
+	s.persistent = !s.m.cfg.BrowserSessionCookies
+	if s.token == "" {
+		s.expireCookie = s.cookieSent // a malformed cookie: drop it
+		return
+	}
+	ctx, cancel := s.m.storeContext(s.ctx)
+	defer cancel()
+	rec, found, err := s.m.store.Find(ctx, RecordID(s.token), now())
+	if err != nil {
+		s.loadErr = fmt.Errorf("core: load session: %w", err)
+		return
+	}
+	if !found {
+		// Unknown or expired: never adopt a token the server did not issue
+		// for a live session (no session fixation).
+		s.token = ""
+		s.expireCookie = true
+		return
+	}
+	s.adopt(rec)
+}
+
+// adopt makes rec the session's stored state, keeping nothing of this
+// request's changes. The caller holds s.mu.
+func (s *Session) adopt(rec Record) {
+	s.rec = rec
+	s.stored = true
+	s.userID = rec.UserID
+	s.persistent = rec.Persistent
+	raws, err := DecodeValues(rec.Data)
+	if err != nil {
+		s.m.cfg.Logger.Warn("session data corrupt; starting with an empty session",
+			"record", shortID(rec.ID), "error", err)
+		s.cleared = true // a save writes only what this request sets
+		return
+	}
+	for k, raw := range raws {
+		s.values[k] = &value{raw: raw}
+	}
+}
+
+// shortID is enough of a record id to correlate log lines.
+func shortID(id string) string { return id[:min(len(id), 12)] }
+
+// Err returns the error that kept the session from loading, such as an
+// unreachable store; the session then reads as empty, and the commit fails
+// with this error so that no response pretends otherwise.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return s.loadErr
+}
+
+// Get returns the value stored under key and whether there is one. Values
+// set during this request come back as set; stored values come back as the
+// codec decodes them into an interface (see JSONCodec). Use the Get
+// function for a typed read.
+func (s *Session) Get(key string) (any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	v, ok := s.values[key]
+	if !ok {
+		return nil, false
+	}
+	if !v.hasLive {
+		var x any
+		if err := s.m.cfg.Codec.Unmarshal(v.raw, &x); err != nil {
+			s.m.cfg.Logger.Warn("session value undecodable", "key", key, "error", err)
+			return nil, false
+		}
+		v.live, v.hasLive = x, true
+	}
+	return v.live, true
+}
+
+// Get returns the value stored under key as a T, and false when there is
+// none or it cannot be read as a T (which is logged).
+func Get[T any](s *Session, key string) (T, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return get[T](s, key)
+}
+
+func get[T any](s *Session, key string) (T, bool) {
+	var t T
+	s.load()
+	v, ok := s.values[key]
+	if !ok {
+		return t, false
+	}
+	if v.hasLive {
+		if x, ok := v.live.(T); ok {
+			return x, true
+		}
+	}
+	raw, err := s.encoded(v)
+	if err == nil {
+		err = s.m.cfg.Codec.Unmarshal(raw, &t)
+	}
+	if err != nil {
+		s.m.cfg.Logger.Warn("session value unreadable", "key", key, "type", fmt.Sprintf("%T", t), "error", err)
+		var zero T
+		return zero, false
+	}
+	return t, true
+}
+
+// GetOr returns the value under key as a T, or def when there is none.
+func GetOr[T any](s *Session, key string, def T) T {
+	if v, ok := Get[T](s, key); ok {
+		return v
+	}
+	return def
+}
+
+// Pop returns the value under key as a T and deletes it.
+func Pop[T any](s *Session, key string) (T, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := get[T](s, key)
+	if _, present := s.values[key]; present {
+		s.del(key)
+	}
+	return v, ok
+}
+
+// Has reports whether a value is stored under key.
+func (s *Session) Has(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	_, ok := s.values[key]
+	return ok
+}
+
+// Keys returns the keys of the session's values, sorted.
+func (s *Session) Keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	keys := make([]string, 0, len(s.values))
+	for k := range s.values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Set stores v under key. It is encoded when the session is saved, so a
+// value that the codec cannot encode makes that save fail with ErrEncode.
+func (s *Session) Set(key string, v any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	s.values[key] = &value{live: v, hasLive: true}
+	s.changes[key] = struct{}{}
+	s.modified = true
+}
+
+// Delete removes the value under key; a missing key is not an error.
+func (s *Session) Delete(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	if _, ok := s.values[key]; ok {
+		s.del(key)
+	}
+}
+
+func (s *Session) del(key string) {
+	delete(s.values, key)
+	s.changes[key] = struct{}{}
+	s.modified = true
+}
+
+// Clear removes every value. The user binding and the token are kept.
+func (s *Session) Clear() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	clear(s.values)
+	clear(s.changes)
+	s.cleared = true
+	s.modified = true
+}
+
+// flashKey holds the pending flash messages.
+const flashKey = "_flash"
+
+// AddFlash queues a message for a later request, which reads it once with
+// Flashes.
+func (s *Session) AddFlash(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	msgs, _ := get[[]string](s, flashKey)
+	s.values[flashKey] = &value{live: append(msgs, msg), hasLive: true}
+	s.changes[flashKey] = struct{}{}
+	s.modified = true
+}
+
+// Flashes returns the queued flash messages and removes them; nil when
+// there are none.
+func (s *Session) Flashes() []string {
+	msgs, _ := Pop[[]string](s, flashKey)
+	return msgs
+}
+
+// UserID returns the user the session is bound to, or "" when anonymous.
+func (s *Session) UserID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return s.userID
+}
+
+// SetUserID binds the session to a user without renewing it; Login is the
+// safe way to do that at login.
+func (s *Session) SetUserID(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setUserID(id)
+}
+
+func (s *Session) setUserID(id string) {
+	s.load()
+	if id != s.userID {
+		s.userID, s.userChanged, s.modified = id, true, true
+	}
+}
+
+// SetPersistent chooses a persistent cookie (remember me: kept until the
+// session expires) or a browser-session cookie (dropped when the browser
+// closes). The server-side expiry is the same either way.
+func (s *Session) SetPersistent(persistent bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	if persistent != s.persistent {
+		s.persistent, s.persistChanged, s.modified = persistent, true, true
+	}
+}
+
+// Renew gives the session a new token when it is saved, keeping its values
+// and absolute expiry, and deletes the record of the old token (Django's
+// cycle_key). Call it whenever privileges change.
+func (s *Session) Renew() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	s.renew, s.modified = true, true
+}
+
+// Login renews the session, binds it to userID and starts its absolute
+// lifetime anew: call it after authenticating a user.
+func (s *Session) Login(userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setUserID(userID)
+	s.renew, s.restartLifetime, s.modified = true, true, true
+}
+
+// Destroy deletes the session's record at once and empties the session; the
+// cookie is expired when the response is written. A value set afterwards
+// starts a new session with a new token. Destroying a session that was
+// never saved only drops its cookie.
+func (s *Session) Destroy(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.token != "" {
+		ctx, cancel := s.m.storeContext(ctx)
+		defer cancel()
+		if err := s.m.store.Delete(ctx, RecordID(s.token)); err != nil {
+			return fmt.Errorf("core: destroy session: %w", err)
+		}
+	}
+	s.reset()
+	return nil
+}
+
+// DestroyUser deletes every session of this session's user, this one
+// included ("log out everywhere"), and returns how many there were. An
+// anonymous session is destroyed alone and counts 0.
+func (s *Session) DestroyUser(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	if s.loadErr != nil {
+		return 0, s.loadErr
+	}
+	n, err := s.m.DestroyUser(ctx, s.userID)
+	if err != nil {
+		return 0, err
+	}
+	s.reset()
+	return n, nil
+}
+
+// reset empties a destroyed session. The caller holds s.mu.
+func (s *Session) reset() {
+	s.expireCookie = s.cookieSent || s.tokenChanged
+	s.token, s.tokenChanged = "", false
+	s.loaded, s.loadErr, s.stored, s.rec = true, nil, false, Record{}
+	s.values = map[string]*value{}
+	s.changes = map[string]struct{}{}
+	s.userID, s.persistent = "", !s.m.cfg.BrowserSessionCookies
+	s.cleared, s.userChanged, s.persistChanged = false, false, false
+	s.renew, s.restartLifetime, s.modified = false, false, false
+}
+
+// Save writes the session to the store now, if it changed, and returns what
+// went wrong. The middleware still sets the cookie; saving again at commit
+// is skipped unless the session changes again.
+func (s *Session) Save(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	if s.loadErr != nil {
+		return s.loadErr
+	}
+	return s.save(ctx, false)
+}
+
+// Commit saves the session if needed and writes its Vary and Set-Cookie
+// headers into h, once: later calls return the first result. A response
+// with a status of 500 or more saves nothing. Middlewares call Commit just
+// before the response headers are written; handlers use Save.
+func (s *Session) Commit(h http.Header, status int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return s.commitErr
+	}
+	s.committed = true
+	s.commitErr = s.commit(h, status)
+	return s.commitErr
+}
+
+func (s *Session) commit(h http.Header, status int) error {
+	if !s.loaded && !s.m.cfg.SaveEveryRequest {
+		return nil // never used: no store access, no cookie
+	}
+	s.load()
+	h.Add("Vary", "Cookie")
+	if s.loadErr != nil {
+		return s.loadErr
+	}
+	// A request cancelled by its client still saves what it changed.
+	ctx := context.WithoutCancel(s.ctx)
+	if status < http.StatusInternalServerError {
+		if err := s.save(ctx, s.m.cfg.SaveEveryRequest); err != nil {
+			return err
+		}
+		s.refreshIdle(ctx)
+	}
+	t := now()
+	switch {
+	case s.stored && (s.tokenChanged || s.persistChanged):
+		s.m.writeCookie(h, s.token, s.persistent, s.rec.Deadline, t)
+	case !s.stored && s.expireCookie:
+		s.m.expireCookie(h)
+	}
+	return nil
+}
+
+// save writes the session if it changed (or always, when force is set and
+// it exists). The caller holds s.mu.
+func (s *Session) save(ctx context.Context, force bool) error {
+	if !s.modified && !(force && s.stored) {
+		return nil
+	}
+	ctx, cancel := s.m.storeContext(ctx)
+	defer cancel()
+	t := now()
+	var err error
+	switch {
+	case !s.stored:
+		if len(s.values) == 0 && s.userID == "" {
+			break // an empty new session is never saved
+		}
+		err = s.create(ctx, t)
+	case s.renew:
+		err = s.replace(ctx, t)
+	default:
+		err = s.update(ctx, t)
+	}
+	if err != nil {
+		return err
+	}
+	s.modified, s.renew, s.restartLifetime = false, false, false
+	s.userChanged, s.cleared = false, false
+	clear(s.changes)
+	return nil
+}
+
+// record builds the record this session would store, with its data.
+func (s *Session) record(t time.Time) (Record, error) {
+	data, err := s.encode()
+	if err != nil {
+		return Record{}, err
+	}
+	rec := s.rec
+	if !s.stored || s.restartLifetime {
+		rec.CreatedAt = t
+		rec.Deadline = t.Add(s.m.cfg.Lifetime)
+	}
+	rec.UserID = s.userID
+	rec.Persistent = s.persistent
+	rec.Data = data
+	rec.ExpiresAt = s.m.expiry(t, rec.Deadline)
+	return rec, nil
+}
+
+func (s *Session) create(ctx context.Context, t time.Time) error {
+	rec, err := s.record(t)
+	if err != nil {
+		return err
+	}
+	token := newToken()
+	rec.ID, rec.Version = RecordID(token), 1
+	if err := s.m.store.Create(ctx, rec); err != nil {
+		return fmt.Errorf("core: create session: %w", err)
+	}
+	s.token, s.tokenChanged, s.rec, s.stored = token, true, rec, true
+	return nil
+}
+
+func (s *Session) replace(ctx context.Context, t time.Time) error {
+	rec, err := s.record(t)
+	if err != nil {
+		return err
+	}
+	token := newToken()
+	oldID := s.rec.ID
+	rec.ID, rec.Version = RecordID(token), 1
+	err = s.m.store.Replace(ctx, oldID, rec, t)
+	if errors.Is(err, ErrConflict) {
+		if !s.restartLifetime {
+			return fmt.Errorf("core: renew session: %w", ErrDestroyed)
+		}
+		// Logging in on a session that just ended: start a new one.
+		err = s.m.store.Create(ctx, rec)
+	}
+	if err != nil {
+		return fmt.Errorf("core: renew session: %w", err)
+	}
+	s.token, s.tokenChanged, s.rec = token, true, rec
+	return nil
+}
+
+// update writes the changed session with a conditional update; when another
+// request saved first, it re-applies this request's changes on the newer
+// record and tries again.
+func (s *Session) update(ctx context.Context, t time.Time) error {
+	for attempt := 1; ; attempt++ {
+		rec, err := s.record(t)
+		if err != nil {
+			return err
+		}
+		err = s.m.store.Update(ctx, rec, t)
+		if err == nil {
+			rec.Version++
+			s.rec = rec
+			return nil
+		}
+		if !errors.Is(err, ErrConflict) || attempt == maxMergeAttempts {
+			return fmt.Errorf("core: save session: %w", err)
+		}
+		latest, found, err := s.m.store.Find(ctx, rec.ID, t)
+		if err != nil {
+			return fmt.Errorf("core: save session: reload: %w", err)
+		}
+		if !found {
+			return fmt.Errorf("core: save session: %w", ErrDestroyed)
+		}
+		s.rebase(latest)
+	}
+}
+
+// rebase re-applies this request's changes on top of a newer record.
+func (s *Session) rebase(latest Record) {
+	mine := s.values
+	userID, persistent := s.userID, s.persistent
+	cleared := s.cleared
+	s.values = map[string]*value{}
+	s.adopt(latest)
+	if cleared {
+		clear(s.values)
+		s.cleared = true
+	}
+	for k := range s.changes {
+		if v, ok := mine[k]; ok {
+			s.values[k] = v
+		} else {
+			delete(s.values, k)
+		}
+	}
+	if s.userChanged {
+		s.userID = userID
+	}
+	if s.persistChanged {
+		s.persistent = persistent
+	}
+}
+
+// refreshIdle moves the idle expiry forward when it is due, writing the
+// expiry alone. A failure is logged, not returned: the request itself
+// succeeded, and the session merely keeps its earlier expiry.
+func (s *Session) refreshIdle(ctx context.Context) {
+	if s.m.cfg.IdleTimeout <= 0 || !s.stored {
+		return
+	}
+	t := now()
+	next := s.m.expiry(t, s.rec.Deadline)
+	if next.Sub(s.rec.ExpiresAt) < s.m.cfg.IdleRefreshInterval {
+		return
+	}
+	ctx, cancel := s.m.storeContext(ctx)
+	defer cancel()
+	if err := s.m.store.Touch(ctx, s.rec.ID, next, t); err != nil {
+		s.m.cfg.Logger.Warn("session idle refresh failed", "record", shortID(s.rec.ID), "error", err)
+		return
+	}
+	s.rec.ExpiresAt = next
+}
+
+// encode encodes the session's values, within Config.MaxDataSize.
+func (s *Session) encode() ([]byte, error) {
+	raws := make(map[string][]byte, len(s.values))
+	for k, v := range s.values {
+		raw, err := s.encoded(v)
+		if err != nil {
+			return nil, fmt.Errorf("core: session value %q: %w: %w", k, ErrEncode, err)
+		}
+		raws[k] = raw
+	}
+	data := EncodeValues(raws)
+	if len(data) > s.m.cfg.MaxDataSize {
+		return nil, fmt.Errorf("core: %w: %d bytes, limit %d", ErrTooLarge, len(data), s.m.cfg.MaxDataSize)
+	}
+	return data, nil
+}
+
+// encoded returns v's encoded form, encoding it once.
+func (s *Session) encoded(v *value) ([]byte, error) {
+	if v.raw == nil {
+		raw, err := s.m.cfg.Codec.Marshal(v.live)
+		if err != nil {
+			return nil, err
+		}
+		v.raw = raw
+	}
+	return v.raw, nil
+}

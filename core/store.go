@@ -1,0 +1,80 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// Record is the durable form of one session, as a Store keeps it.
+//
+// Data is owned by nobody once it is handed over: neither stores, caches nor
+// the manager modify a Data slice after creating it, so it may be shared.
+type Record struct {
+	// ID is the store key: RecordID of the session token, never the token.
+	ID string
+	// UserID is the user the session is bound to; empty when anonymous.
+	UserID string
+	// Data is the encoded session values (see EncodeValues).
+	Data []byte
+	// Version starts at 1 and grows by one with every Update.
+	Version int64
+	// Persistent tells whether the cookie outlives the browser session.
+	Persistent bool
+	// CreatedAt is when the session (or the login that restarted it) began.
+	CreatedAt time.Time
+	// Deadline is the absolute expiry: CreatedAt plus the lifetime. Renewal
+	// keeps it; only a login restarts it.
+	Deadline time.Time
+	// ExpiresAt is the effective expiry: Deadline, or earlier when an idle
+	// timeout applies. A record whose ExpiresAt has passed does not exist.
+	ExpiresAt time.Time
+}
+
+// Expired reports whether the record is expired at now.
+func (r *Record) Expired(now time.Time) bool { return !now.Before(r.ExpiresAt) }
+
+// Store is the durable record of sessions. Implementations must be safe for
+// concurrent use. Every method takes the request's context and must give up
+// when it is done.
+//
+// Errors that mean the backend failed must wrap ErrUnavailable. Not finding
+// a record is not an error.
+type Store interface {
+	// Find returns the record with the given id. It returns found == false
+	// and a nil error when the record is missing or expired at now.
+	Find(ctx context.Context, id string, now time.Time) (rec Record, found bool, err error)
+
+	// Create inserts a new record with Version 1. It never overwrites an
+	// existing record.
+	Create(ctx context.Context, rec Record) error
+
+	// Update replaces the record's UserID, Data, Persistent, CreatedAt,
+	// Deadline and ExpiresAt, and sets Version to rec.Version+1, only if the
+	// stored record exists, has not expired at now and has Version
+	// rec.Version. Otherwise it changes nothing and returns ErrConflict.
+	// Update never inserts.
+	Update(ctx context.Context, rec Record, now time.Time) error
+
+	// Touch sets the ExpiresAt of an existing, unexpired record and nothing
+	// else; it is the cheap write of an idle-timeout refresh. A missing
+	// record is not an error.
+	Touch(ctx context.Context, id string, expiresAt, now time.Time) error
+
+	// Replace deletes the record oldID and creates rec in its place, as one
+	// atomic step (renewal). It returns ErrConflict and creates nothing when
+	// oldID no longer exists or has expired at now.
+	Replace(ctx context.Context, oldID string, rec Record, now time.Time) error
+
+	// Delete removes the record. A missing record is not an error.
+	Delete(ctx context.Context, id string) error
+
+	// DeleteUser removes every record bound to userID and returns their ids.
+	DeleteUser(ctx context.Context, userID string) (ids []string, err error)
+
+	// DeleteExpired removes at most limit records that expired before now
+	// and returns how many it removed.
+	DeleteExpired(ctx context.Context, now time.Time, limit int) (n int, err error)
+
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+}

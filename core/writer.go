@@ -1,0 +1,143 @@
+package core
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+)
+
+// ErrResponseReplaced is returned by writes of a handler whose response was
+// replaced by an error response because the session could not be committed.
+var ErrResponseReplaced = errors.New("core: response replaced: the session could not be committed")
+
+// guardState is where a Guard is in its one-way journey.
+type guardState uint8
+
+const (
+	guardPending   guardState = iota // nothing written yet
+	guardPassing                     // committed; writes go through
+	guardRendering                   // commit failed; the error response is being written
+	guardReplaced                    // commit failed; the handler's writes are dropped
+)
+
+// Guard commits a session exactly once, just before a response's headers
+// are written, and replaces the response when the commit fails. The
+// middlewares of this module and its adapters share it; it is exported for
+// adapters to other frameworks. It is used by one goroutine at a time, as a
+// ResponseWriter is.
+type Guard struct {
+	session *Session
+	render  func(err error)
+	state   guardState
+}
+
+// NewGuard returns a guard for s. render writes the error response when
+// the commit fails; while it runs, Before lets its writes through.
+func NewGuard(s *Session, render func(err error)) *Guard {
+	return &Guard{session: s, render: render}
+}
+
+// Before is called by a response writer before the status line of the
+// response goes out, with the response's header map and status. It commits
+// the session the first time and reports whether the caller may write;
+// false means the response was replaced, and the caller must drop its write.
+func (g *Guard) Before(h http.Header, status int) bool {
+	switch g.state {
+	case guardPassing, guardRendering:
+		return true
+	case guardReplaced:
+		return false
+	}
+	err := g.commit(h, status)
+	if err == nil {
+		return true
+	}
+	g.render(err)
+	g.state = guardReplaced
+	return false
+}
+
+// Finish commits the session if nothing was written yet, for a handler that
+// returned without writing, and returns the commit's error instead of
+// rendering it, so that the caller reports it in its framework's way; the
+// guard then lets the error response through.
+func (g *Guard) Finish(h http.Header, status int) error {
+	if g.state != guardPending {
+		return nil
+	}
+	return g.commit(h, status)
+}
+
+func (g *Guard) commit(h http.Header, status int) error {
+	err := g.session.Commit(h, status)
+	if err == nil {
+		g.state = guardPassing
+		return nil
+	}
+	// The handler's headers belonged to the response being replaced.
+	clear(h)
+	g.state = guardRendering
+	return err
+}
+
+// WrapWriter returns a ResponseWriter that runs g.Before before the
+// response's headers go out, and keeps Flush, Hijack, ReadFrom and Unwrap
+// (for http.ResponseController) working.
+func WrapWriter(w http.ResponseWriter, g *Guard) http.ResponseWriter {
+	return &responseWriter{w: w, g: g}
+}
+
+type responseWriter struct {
+	w http.ResponseWriter
+	g *Guard
+}
+
+func (rw *responseWriter) Header() http.Header { return rw.w.Header() }
+
+func (rw *responseWriter) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		rw.w.WriteHeader(code) // informational: the real headers come later
+		return
+	}
+	if rw.g.Before(rw.w.Header(), code) {
+		rw.w.WriteHeader(code)
+	}
+}
+
+func (rw *responseWriter) Write(b []byte) (int, error) {
+	if !rw.g.Before(rw.w.Header(), http.StatusOK) {
+		return 0, ErrResponseReplaced
+	}
+	return rw.w.Write(b)
+}
+
+// ReadFrom keeps io.Copy's sendfile path of the underlying writer.
+func (rw *responseWriter) ReadFrom(src io.Reader) (int64, error) {
+	if !rw.g.Before(rw.w.Header(), http.StatusOK) {
+		return 0, ErrResponseReplaced
+	}
+	if rf, ok := rw.w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(writerOnly{rw.w}, src)
+}
+
+// writerOnly hides every method but Write, so io.Copy does not loop back.
+type writerOnly struct{ io.Writer }
+
+func (rw *responseWriter) Flush() {
+	if rw.g.Before(rw.w.Header(), http.StatusOK) {
+		_ = http.NewResponseController(rw.w).Flush()
+	}
+}
+
+func (rw *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !rw.g.Before(rw.w.Header(), http.StatusSwitchingProtocols) {
+		return nil, nil, ErrResponseReplaced
+	}
+	return http.NewResponseController(rw.w).Hijack()
+}
+
+func (rw *responseWriter) Unwrap() http.ResponseWriter { return rw.w }

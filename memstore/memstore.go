@@ -1,0 +1,161 @@
+// Package memstore is an in-memory core.Store: sessions live as long as the
+// process. It suits tests and single-process development; use gormstore to
+// keep sessions across restarts and app servers.
+//
+//	m, err := core.NewManager(memstore.New(), core.Config{})
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hybridsession/hybridsession/core"
+)
+
+// Store keeps records in a map. The zero value is not usable; call New.
+type Store struct {
+	mu      sync.Mutex
+	records map[string]core.Record
+}
+
+var _ core.Store = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store { return &Store{records: map[string]core.Record{}} }
+
+// Find implements core.Store.
+func (s *Store) Find(ctx context.Context, id string, now time.Time) (core.Record, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return core.Record{}, false, fmt.Errorf("memstore: find: %w: %w", core.ErrUnavailable, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.records[id]
+	if !ok || rec.Expired(now) {
+		return core.Record{}, false, nil
+	}
+	return rec, true, nil
+}
+
+// Create implements core.Store.
+func (s *Store) Create(ctx context.Context, rec core.Record) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: create: %w: %w", core.ErrUnavailable, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.records[rec.ID]; ok {
+		return fmt.Errorf("memstore: create: record %s exists", rec.ID)
+	}
+	rec.Version = 1
+	s.records[rec.ID] = rec
+	return nil
+}
+
+// Update implements core.Store.
+func (s *Store) Update(ctx context.Context, rec core.Record, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: update: %w: %w", core.ErrUnavailable, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.records[rec.ID]
+	if !ok || old.Expired(now) || old.Version != rec.Version {
+		return fmt.Errorf("memstore: update: %w", core.ErrConflict)
+	}
+	rec.Version++
+	s.records[rec.ID] = rec
+	return nil
+}
+
+// Touch implements core.Store.
+func (s *Store) Touch(ctx context.Context, id string, expiresAt, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: touch: %w: %w", core.ErrUnavailable, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rec, ok := s.records[id]; ok && !rec.Expired(now) {
+		rec.ExpiresAt = expiresAt
+		s.records[id] = rec
+	}
+	return nil
+}
+
+// Replace implements core.Store.
+func (s *Store) Replace(ctx context.Context, oldID string, rec core.Record, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: replace: %w: %w", core.ErrUnavailable, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.records[oldID]
+	if !ok || old.Expired(now) {
+		return fmt.Errorf("memstore: replace: %w", core.ErrConflict)
+	}
+	if _, ok := s.records[rec.ID]; ok {
+		return fmt.Errorf("memstore: replace: record %s exists", rec.ID)
+	}
+	delete(s.records, oldID)
+	rec.Version = 1
+	s.records[rec.ID] = rec
+	return nil
+}
+
+// Delete implements core.Store.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: delete: %w: %w", core.ErrUnavailable, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.records, id)
+	return nil
+}
+
+// DeleteUser implements core.Store.
+func (s *Store) DeleteUser(ctx context.Context, userID string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memstore: delete user: %w: %w", core.ErrUnavailable, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for id, rec := range s.records {
+		if rec.UserID == userID {
+			ids = append(ids, id)
+			delete(s.records, id)
+		}
+	}
+	return ids, nil
+}
+
+// DeleteExpired implements core.Store.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("memstore: delete expired: %w: %w", core.ErrUnavailable, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, rec := range s.records {
+		if n == limit {
+			break
+		}
+		if rec.Expired(now) {
+			delete(s.records, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Ping implements core.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: ping: %w: %w", core.ErrUnavailable, err)
+	}
+	return nil
+}
