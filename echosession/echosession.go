@@ -1,0 +1,105 @@
+package echosession
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hybridsession/hybridsession/core"
+)
+
+// Config configures the middleware. The zero value of every field but
+// Manager means its documented default.
+type Config struct {
+	// Skipper selects requests that pass through without a session; From
+	// panics in their handlers. Any middleware.Skipper fits. Default: none
+	// is skipped, as with middleware.DefaultSkipper.
+	Skipper func(c echo.Context) bool
+	// Manager loads and commits the sessions. Required.
+	Manager *core.Manager
+}
+
+// Middleware returns a middleware that keeps the sessions of m. It panics
+// if m is nil.
+func Middleware(m *core.Manager) echo.MiddlewareFunc {
+	return MiddlewareWithConfig(Config{Manager: m})
+}
+
+// MiddlewareWithConfig returns a middleware configured by cfg. It panics
+// if cfg is invalid; ToMiddleware returns the error instead.
+func MiddlewareWithConfig(cfg Config) echo.MiddlewareFunc {
+	mw, err := cfg.ToMiddleware()
+	if err != nil {
+		panic(err)
+	}
+	return mw
+}
+
+// ToMiddleware checks cfg and returns the middleware it describes.
+//
+// The middleware puts the session into the request's context (see From)
+// and wraps c.Response().Writer in a writer that commits the session just
+// before the headers go out. When the handler returns an error, the
+// middleware returns it unchanged; Echo's HTTPErrorHandler then writes the
+// error response through that writer, which commits the session with the
+// error's status (a 5xx saves nothing). When the handler returns nil
+// without writing, the middleware commits the session itself. A commit
+// that fails reaches the HTTPErrorHandler as an *echo.HTTPError with the
+// status core.StatusCode gives, the status text as its message and the
+// commit error as its Internal error.
+//
+// The wrapped writer stays in place after the middleware returns, so that
+// the error response goes through it. Register this middleware outside
+// (before) middlewares that swap the writer and put it back when the
+// chain returns, such as middleware.Gzip: an error response written after
+// they have restored the writer would bypass the commit.
+func (cfg Config) ToMiddleware() (echo.MiddlewareFunc, error) {
+	if cfg.Manager == nil {
+		return nil, errors.New("echosession: Config.Manager is nil; pass the *core.Manager returned by core.NewManager")
+	}
+	if cfg.Skipper == nil {
+		cfg.Skipper = func(echo.Context) bool { return false }
+	}
+	m, skip := cfg.Manager, cfg.Skipper
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if skip(c) {
+				return next(c)
+			}
+			s, r := m.Begin(c.Request())
+			c.SetRequest(r)
+			res := c.Response()
+			// On a failed commit the error handler writes through the
+			// wrapped writer again, which lets it through while it renders.
+			g := core.NewGuard(s, func(err error) { c.Error(httpError(err)) })
+			res.Writer = core.WrapWriter(res.Writer, g)
+			if err := next(c); err != nil {
+				return err
+			}
+			if res.Committed {
+				return nil
+			}
+			if err := g.Finish(res.Header(), res.Status); err != nil {
+				return httpError(err)
+			}
+			return nil
+		}
+	}, nil
+}
+
+// httpError turns a commit error into the HTTP error Echo renders.
+func httpError(err error) *echo.HTTPError {
+	code := core.StatusCode(err)
+	return echo.NewHTTPError(code, http.StatusText(code)).WithInternal(err)
+}
+
+// From returns the session of the request. It panics when the request did
+// not pass through Middleware or was skipped, a programming error.
+func From(c echo.Context) *core.Session {
+	s, ok := core.FromContext(c.Request().Context())
+	if !ok {
+		panic("echosession: no session in request; add echosession.Middleware(m) before this handler")
+	}
+	return s
+}

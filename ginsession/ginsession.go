@@ -1,0 +1,80 @@
+package ginsession
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hybridsession/hybridsession/core"
+)
+
+// Config configures the middleware. The zero value of every field but
+// Manager means its documented default.
+type Config struct {
+	// Manager loads and commits the sessions. Required.
+	Manager *core.Manager
+	// ErrorHandler answers a request whose session could not be loaded or
+	// committed (the store is down, the session was destroyed by a
+	// concurrent request...); what the handler wrote or writes after that
+	// is dropped. Default: DefaultErrorHandler.
+	ErrorHandler func(c *gin.Context, err error)
+}
+
+// DefaultErrorHandler records err with c.Error and aborts with the status
+// core.StatusCode gives for it and a JSON body {"error": "<status text>"};
+// the error itself is not shown to the client.
+func DefaultErrorHandler(c *gin.Context, err error) {
+	_ = c.Error(err)
+	code := core.StatusCode(err)
+	c.AbortWithStatusJSON(code, gin.H{"error": http.StatusText(code)})
+}
+
+// Middleware returns a middleware that keeps the sessions of m, with the
+// default error handler. It panics if m is nil.
+func Middleware(m *core.Manager) gin.HandlerFunc {
+	return MiddlewareWithConfig(Config{Manager: m})
+}
+
+// MiddlewareWithConfig returns a middleware configured by cfg. It panics if
+// cfg.Manager is nil.
+//
+// The middleware puts the session into c.Request's context (see From),
+// replaces c.Writer for the rest of the chain with a writer that commits
+// the session before the headers go out, and commits it after the chain
+// if nothing was written. It restores the original c.Writer before it
+// returns, unless a handler panicked.
+func MiddlewareWithConfig(cfg Config) gin.HandlerFunc {
+	if cfg.Manager == nil {
+		panic("ginsession: Config.Manager is nil; pass the *core.Manager returned by core.NewManager")
+	}
+	if cfg.ErrorHandler == nil {
+		cfg.ErrorHandler = DefaultErrorHandler
+	}
+	m, onError := cfg.Manager, cfg.ErrorHandler
+	return func(c *gin.Context) {
+		s, r := m.Begin(c.Request)
+		c.Request = r
+		w := &writer{ResponseWriter: c.Writer}
+		w.guard = core.NewGuard(s, func(err error) { onError(c, err) })
+		c.Writer = w
+		c.Next()
+		// Gin ends the request with WriteHeaderNow on its own writer, which
+		// bypasses w: a handler that wrote nothing is committed here.
+		if !w.Written() {
+			if err := w.guard.Finish(w.Header(), w.Status()); err != nil {
+				onError(c, err)
+			}
+		}
+		c.Writer = w.ResponseWriter
+	}
+}
+
+// From returns the session of the request. It panics when the request did
+// not pass through Middleware, a programming error.
+func From(c *gin.Context) *core.Session {
+	s, ok := core.FromContext(c.Request.Context())
+	if !ok {
+		panic("ginsession: no session in request; add ginsession.Middleware(m) before this handler")
+	}
+	return s
+}
