@@ -1,0 +1,594 @@
+// Package storetest checks that a core.Store keeps the contract written in
+// core/store.go. Every store, and every store behind core.NewCache, runs it:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) core.Store { return memstore.New() })
+//	}
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hybridsession/hybridsession/core"
+)
+
+// Run checks every promise of the core.Store contract, each in its own
+// parallel subtest. It calls newStore once per subtest, possibly from
+// several goroutines at once; each call must return a store that holds no
+// records, and may register its cleanup with t.Cleanup.
+//
+// Records are made as core makes them: times in UTC, truncated to the
+// microsecond. A nil and an empty Data are the same (no values), so a store
+// may return either for both.
+func Run(t *testing.T, newStore func(t *testing.T) core.Store) {
+	t.Helper()
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s core.Store)
+	}{
+		{"FindMissing", testFindMissing},
+		{"FindExpiryBoundaries", testFindExpiryBoundaries},
+		{"CreateRoundTrip", testCreateRoundTrip},
+		{"CreateNeverOverwrites", testCreateNeverOverwrites},
+		{"Update", testUpdate},
+		{"UpdateConflicts", testUpdateConflicts},
+		{"UpdateConcurrent", testUpdateConcurrent},
+		{"Touch", testTouch},
+		{"TouchMissingOrExpired", testTouchMissingOrExpired},
+		{"Replace", testReplace},
+		{"ReplaceConflicts", testReplaceConflicts},
+		{"ReplaceOntoExistingID", testReplaceOntoExistingID},
+		{"ReplaceConcurrent", testReplaceConcurrent},
+		{"Delete", testDelete},
+		{"DeleteUser", testDeleteUser},
+		{"DeleteExpired", testDeleteExpired},
+		{"Ping", testPing},
+		{"CancelledContext", testCancelledContext},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t, newStore(t))
+		})
+	}
+}
+
+// clock returns the suite's "now": the current time in UTC on a whole
+// second, so that boundary cases cross from no fraction to a fraction.
+func clock() time.Time { return time.Now().UTC().Truncate(time.Second) }
+
+// newID returns a fresh record id shaped like core.RecordID's.
+func newID() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// live returns a new record, unexpired at now, with every field set.
+func live(now time.Time) core.Record {
+	return core.Record{
+		ID:         newID(),
+		UserID:     "user-1",
+		Data:       []byte("\x01\x01\x05count\x011"),
+		Version:    1,
+		Persistent: true,
+		CreatedAt:  now.Add(-time.Minute),
+		Deadline:   now.Add(time.Hour),
+		ExpiresAt:  now.Add(30 * time.Minute),
+	}
+}
+
+// expired returns a new record that expired an hour before now.
+func expired(now time.Time) core.Record {
+	rec := live(now.Add(-2 * time.Hour))
+	rec.ExpiresAt = now.Add(-time.Hour)
+	return rec
+}
+
+func create(t *testing.T, s core.Store, rec core.Record) core.Record {
+	t.Helper()
+	if err := s.Create(t.Context(), rec); err != nil {
+		t.Fatalf("Create(%s) error = %v, want nil", rec.ID, err)
+	}
+	rec.Version = 1
+	return rec
+}
+
+// find returns the record id, failing the test when it is not found at now.
+func find(t *testing.T, s core.Store, id string, now time.Time) core.Record {
+	t.Helper()
+	rec, found, err := s.Find(t.Context(), id, now)
+	if err != nil || !found {
+		t.Fatalf("Find(%s, %v) = found %v, error %v; want found, nil", id, now, found, err)
+	}
+	return rec
+}
+
+// missing fails the test unless Find of id at now finds nothing.
+func missing(t *testing.T, s core.Store, id string, now time.Time) {
+	t.Helper()
+	rec, found, err := s.Find(t.Context(), id, now)
+	if err != nil || found {
+		t.Fatalf("Find(%s, %v) = %+v, found %v, error %v; want not found, nil", id, now, rec, found, err)
+	}
+}
+
+// same fails the test unless got equals want field by field.
+func same(t *testing.T, got, want core.Record) {
+	t.Helper()
+	if got.ID != want.ID {
+		t.Errorf("ID = %q, want %q", got.ID, want.ID)
+	}
+	if got.UserID != want.UserID {
+		t.Errorf("record %s: UserID = %q, want %q", want.ID, got.UserID, want.UserID)
+	}
+	if !bytes.Equal(got.Data, want.Data) {
+		t.Errorf("record %s: Data = %q, want %q", want.ID, got.Data, want.Data)
+	}
+	if got.Version != want.Version {
+		t.Errorf("record %s: Version = %d, want %d", want.ID, got.Version, want.Version)
+	}
+	if got.Persistent != want.Persistent {
+		t.Errorf("record %s: Persistent = %v, want %v", want.ID, got.Persistent, want.Persistent)
+	}
+	for _, f := range []struct {
+		name      string
+		got, want time.Time
+	}{
+		{"CreatedAt", got.CreatedAt, want.CreatedAt},
+		{"Deadline", got.Deadline, want.Deadline},
+		{"ExpiresAt", got.ExpiresAt, want.ExpiresAt},
+	} {
+		if !f.got.Equal(f.want) {
+			t.Errorf("record %s: %s = %v, want %v", want.ID, f.name, f.got, f.want)
+		}
+	}
+}
+
+// wantConflict fails the test unless err wraps core.ErrConflict.
+func wantConflict(t *testing.T, call string, err error) {
+	t.Helper()
+	if !errors.Is(err, core.ErrConflict) {
+		t.Errorf("%s error = %v, want an error wrapping core.ErrConflict", call, err)
+	}
+}
+
+func testFindMissing(t *testing.T, s core.Store) {
+	missing(t, s, newID(), clock())
+}
+
+func testFindExpiryBoundaries(t *testing.T, s core.Store) {
+	now := clock()
+	tests := []struct {
+		name           string
+		expires, query time.Duration // after now
+		found          bool
+	}{
+		{"one microsecond before, across a second", 0, -time.Microsecond, true},
+		{"at the expiry", 0, 0, false},
+		{"one microsecond after", 0, time.Microsecond, false},
+		{"one microsecond left", time.Microsecond, 0, true},
+		{"fraction, one microsecond before", 500 * time.Millisecond, 499999 * time.Microsecond, true},
+		{"fraction, at the expiry", 500 * time.Millisecond, 500 * time.Millisecond, false},
+		{"shorter fraction expires first", 100 * time.Millisecond, 150 * time.Millisecond, false},
+		{"longer fraction expires later", 150 * time.Millisecond, 100 * time.Millisecond, true},
+		{"fraction before the next second", time.Second, 999999 * time.Microsecond, true},
+		{"next second, from a fraction", 999999 * time.Microsecond, time.Second, false},
+		{"an hour left", time.Hour, 0, true},
+		{"an hour ago", -time.Hour, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := live(now)
+			rec.ExpiresAt = now.Add(tc.expires)
+			create(t, s, rec)
+			at := now.Add(tc.query)
+			got, found, err := s.Find(t.Context(), rec.ID, at)
+			if err != nil || found != tc.found {
+				t.Fatalf("Find(expires %v, now %v) = found %v, error %v; want found %v, nil",
+					rec.ExpiresAt, at, found, err, tc.found)
+			}
+			if found {
+				same(t, got, rec)
+			}
+		})
+	}
+}
+
+func testCreateRoundTrip(t *testing.T, s core.Store) {
+	now := clock()
+	allBytes := make([]byte, 256)
+	for i := range allBytes {
+		allBytes[i] = byte(i)
+	}
+	large := make([]byte, 64<<10)
+	rand.Read(large)
+	tests := []struct {
+		name   string
+		change func(*core.Record)
+	}{
+		{"every field set", func(*core.Record) {}},
+		{"anonymous with nil data", func(r *core.Record) { r.UserID, r.Data = "", nil }},
+		{"empty data", func(r *core.Record) { r.Data = []byte{} }},
+		{"every byte value", func(r *core.Record) { r.Data = allBytes }},
+		{"64 KiB of data", func(r *core.Record) { r.Data = large }},
+		{"unicode user id", func(r *core.Record) { r.UserID = "ünïcødé@example.com 🍪" }},
+		{"not persistent", func(r *core.Record) { r.Persistent = false }},
+		{"microsecond times", func(r *core.Record) {
+			r.CreatedAt = now.Add(-time.Minute - 123456*time.Microsecond)
+			r.Deadline = now.Add(time.Hour + time.Microsecond)
+			r.ExpiresAt = now.Add(time.Minute + 999999*time.Microsecond)
+		}},
+		{"version zero becomes 1", func(r *core.Record) { r.Version = 0 }},
+		{"version 7 becomes 1", func(r *core.Record) { r.Version = 7 }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := live(now)
+			tc.change(&rec)
+			want := create(t, s, rec)
+			same(t, find(t, s, rec.ID, now), want)
+		})
+	}
+}
+
+func testCreateNeverOverwrites(t *testing.T, s core.Store) {
+	now := clock()
+	first := create(t, s, live(now))
+	second := live(now)
+	second.ID = first.ID
+	second.UserID, second.Data = "intruder", []byte("other")
+	if err := s.Create(t.Context(), second); err == nil {
+		t.Errorf("Create of an existing id error = nil, want an error")
+	}
+	same(t, find(t, s, first.ID, now), first)
+}
+
+func testUpdate(t *testing.T, s core.Store) {
+	now := clock()
+	rec := create(t, s, live(now))
+	for version := int64(1); version <= 3; version++ {
+		next := core.Record{
+			ID:         rec.ID,
+			UserID:     "user-2",
+			Data:       []byte{byte(version), 0, 0xff},
+			Version:    version,
+			Persistent: version%2 == 0,
+			CreatedAt:  now.Add(-time.Duration(version) * time.Microsecond),
+			Deadline:   now.Add(2*time.Hour + time.Duration(version)*time.Microsecond),
+			ExpiresAt:  now.Add(time.Hour + time.Duration(version)*time.Microsecond),
+		}
+		if err := s.Update(t.Context(), next, now); err != nil {
+			t.Fatalf("Update(version %d) error = %v, want nil", version, err)
+		}
+		next.Version = version + 1
+		same(t, find(t, s, rec.ID, now), next)
+	}
+}
+
+func testUpdateConflicts(t *testing.T, s core.Store) {
+	now := clock()
+	tests := []struct {
+		name  string
+		setup func(t *testing.T) (stored *core.Record, update core.Record)
+	}{
+		{"older version", func(t *testing.T) (*core.Record, core.Record) {
+			rec := create(t, s, live(now))
+			next := rec
+			next.Data = []byte("changed")
+			if err := s.Update(t.Context(), next, now); err != nil {
+				t.Fatalf("Update error = %v, want nil", err)
+			}
+			next.Version = 2
+			stale := rec
+			stale.Data = []byte("stale")
+			return &next, stale
+		}},
+		{"newer version", func(t *testing.T) (*core.Record, core.Record) {
+			rec := create(t, s, live(now))
+			ahead := rec
+			ahead.Version, ahead.Data = 2, []byte("ahead")
+			return &rec, ahead
+		}},
+		{"missing record is not inserted", func(t *testing.T) (*core.Record, core.Record) {
+			return nil, live(now)
+		}},
+		{"expired record", func(t *testing.T) (*core.Record, core.Record) {
+			rec := create(t, s, expired(now))
+			next := rec
+			next.ExpiresAt, next.Data = now.Add(time.Hour), []byte("revived")
+			return &rec, next
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stored, update := tc.setup(t)
+			wantConflict(t, "Update", s.Update(t.Context(), update, now))
+			if stored == nil {
+				missing(t, s, update.ID, now)
+				return
+			}
+			// Read it before its expiry, to see expired records too.
+			same(t, find(t, s, stored.ID, stored.ExpiresAt.Add(-time.Microsecond)), *stored)
+		})
+	}
+}
+
+func testUpdateConcurrent(t *testing.T, s core.Store) {
+	const n = 16
+	now := clock()
+	rec := create(t, s, live(now))
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			next := rec
+			next.Data = []byte{byte(i)}
+			<-start
+			errs[i] = s.Update(t.Context(), next, now)
+		})
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Errorf("Update %d and %d both succeeded at version 1, want exactly one", winner, i)
+		case err == nil:
+			winner = i
+		default:
+			wantConflict(t, "concurrent Update", err)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("no concurrent Update succeeded, want exactly one")
+	}
+	got := find(t, s, rec.ID, now)
+	if got.Version != 2 || !bytes.Equal(got.Data, []byte{byte(winner)}) {
+		t.Errorf("after concurrent updates: Version %d, Data %q; want 2, %q (the winner's)", got.Version, got.Data, []byte{byte(winner)})
+	}
+}
+
+func testTouch(t *testing.T, s core.Store) {
+	now := clock()
+	rec := create(t, s, live(now))
+	for _, expiresAt := range []time.Time{now.Add(time.Hour + time.Microsecond), now.Add(time.Second)} {
+		if err := s.Touch(t.Context(), rec.ID, expiresAt, now); err != nil {
+			t.Fatalf("Touch(%v) error = %v, want nil", expiresAt, err)
+		}
+		rec.ExpiresAt = expiresAt
+		same(t, find(t, s, rec.ID, now), rec)
+	}
+}
+
+func testTouchMissingOrExpired(t *testing.T, s core.Store) {
+	now := clock()
+	id := newID()
+	if err := s.Touch(t.Context(), id, now.Add(time.Hour), now); err != nil {
+		t.Errorf("Touch of a missing record error = %v, want nil", err)
+	}
+	missing(t, s, id, now)
+
+	old := create(t, s, expired(now))
+	if err := s.Touch(t.Context(), old.ID, now.Add(time.Hour), now); err != nil {
+		t.Errorf("Touch of an expired record error = %v, want nil", err)
+	}
+	// Look back in time first: a cache may remember that an id was not
+	// found, since time never runs backwards outside this test.
+	same(t, find(t, s, old.ID, old.ExpiresAt.Add(-time.Microsecond)), old)
+	missing(t, s, old.ID, now)
+}
+
+func testReplace(t *testing.T, s core.Store) {
+	now := clock()
+	old := create(t, s, live(now))
+	next := live(now)
+	next.Version = 5
+	next.Data = []byte("renewed")
+	if err := s.Replace(t.Context(), old.ID, next, now); err != nil {
+		t.Fatalf("Replace error = %v, want nil", err)
+	}
+	missing(t, s, old.ID, now)
+	next.Version = 1
+	same(t, find(t, s, next.ID, now), next)
+}
+
+func testReplaceConflicts(t *testing.T, s core.Store) {
+	now := clock()
+	tests := []struct {
+		name  string
+		oldID func(t *testing.T) string
+	}{
+		{"missing", func(*testing.T) string { return newID() }},
+		{"expired", func(t *testing.T) string { return create(t, s, expired(now)).ID }},
+		{"deleted", func(t *testing.T) string {
+			id := create(t, s, live(now)).ID
+			if err := s.Delete(t.Context(), id); err != nil {
+				t.Fatalf("Delete error = %v, want nil", err)
+			}
+			return id
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			oldID := tc.oldID(t)
+			next := live(now)
+			wantConflict(t, "Replace", s.Replace(t.Context(), oldID, next, now))
+			missing(t, s, next.ID, now)
+			missing(t, s, oldID, now)
+		})
+	}
+}
+
+func testReplaceOntoExistingID(t *testing.T, s core.Store) {
+	now := clock()
+	old := create(t, s, live(now))
+	taken := create(t, s, live(now))
+	next := live(now)
+	next.ID, next.Data = taken.ID, []byte("intruder")
+	if err := s.Replace(t.Context(), old.ID, next, now); err == nil {
+		t.Errorf("Replace onto an existing id error = nil, want an error")
+	}
+	same(t, find(t, s, old.ID, now), old)
+	same(t, find(t, s, taken.ID, now), taken)
+}
+
+func testReplaceConcurrent(t *testing.T, s core.Store) {
+	const n = 8
+	now := clock()
+	old := create(t, s, live(now))
+	recs := make([]core.Record, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		recs[i] = live(now)
+		wg.Go(func() {
+			<-start
+			errs[i] = s.Replace(t.Context(), old.ID, recs[i], now)
+		})
+	}
+	close(start)
+	wg.Wait()
+	wins := 0
+	for i, err := range errs {
+		if err != nil {
+			wantConflict(t, "concurrent Replace", err)
+			missing(t, s, recs[i].ID, now)
+			continue
+		}
+		wins++
+		find(t, s, recs[i].ID, now)
+	}
+	if wins != 1 {
+		t.Errorf("%d concurrent Replace of one record succeeded, want exactly 1", wins)
+	}
+	missing(t, s, old.ID, now)
+}
+
+func testDelete(t *testing.T, s core.Store) {
+	now := clock()
+	rec := create(t, s, live(now))
+	other := create(t, s, live(now))
+	for i := range 2 { // the second time it is missing
+		if err := s.Delete(t.Context(), rec.ID); err != nil {
+			t.Fatalf("Delete #%d error = %v, want nil", i+1, err)
+		}
+		missing(t, s, rec.ID, now)
+	}
+	same(t, find(t, s, other.ID, now), other)
+}
+
+func testDeleteUser(t *testing.T, s core.Store) {
+	now := clock()
+	var want []string
+	for _, rec := range []core.Record{live(now), live(now), expired(now)} {
+		rec.UserID = "alice"
+		want = append(want, create(t, s, rec).ID)
+	}
+	var kept []core.Record
+	for _, user := range []string{"bob", "", "alice2", "Alice"} {
+		rec := live(now)
+		rec.UserID = user
+		kept = append(kept, create(t, s, rec))
+	}
+
+	got, err := s.DeleteUser(t.Context(), "alice")
+	if err != nil {
+		t.Fatalf("DeleteUser error = %v, want nil", err)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("DeleteUser ids = %q, want %q", got, want)
+	}
+	for _, id := range want {
+		missing(t, s, id, now.Add(-2*time.Hour))
+	}
+	for _, rec := range kept {
+		same(t, find(t, s, rec.ID, now), rec)
+	}
+
+	got, err = s.DeleteUser(t.Context(), "alice")
+	if err != nil || len(got) != 0 {
+		t.Errorf("DeleteUser again = %q, %v; want no ids, nil", got, err)
+	}
+}
+
+func testDeleteExpired(t *testing.T, s core.Store) {
+	now := clock()
+	var gone []string
+	for _, ago := range []time.Duration{time.Hour, time.Second, time.Microsecond, 0} {
+		rec := live(now.Add(-2 * time.Hour))
+		rec.ExpiresAt = now.Add(-ago)
+		gone = append(gone, create(t, s, rec).ID)
+	}
+	var kept []core.Record
+	for _, left := range []time.Duration{time.Microsecond, time.Hour} {
+		rec := live(now)
+		rec.ExpiresAt = now.Add(left)
+		kept = append(kept, create(t, s, rec))
+	}
+
+	total := 0
+	for _, want := range []int{3, 1, 0} {
+		n, err := s.DeleteExpired(t.Context(), now, 3)
+		if err != nil || n != want {
+			t.Fatalf("DeleteExpired(limit 3) after %d = %d, %v; want %d, nil", total, n, err, want)
+		}
+		total += n
+	}
+	for _, id := range gone {
+		missing(t, s, id, now.Add(-3*time.Hour))
+	}
+	for _, rec := range kept {
+		same(t, find(t, s, rec.ID, now), rec)
+	}
+}
+
+func testPing(t *testing.T, s core.Store) {
+	if err := s.Ping(t.Context()); err != nil {
+		t.Errorf("Ping error = %v, want nil", err)
+	}
+}
+
+func testCancelledContext(t *testing.T, s core.Store) {
+	now := clock()
+	rec := create(t, s, live(now))
+	fresh := live(now)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	changed := rec
+	changed.Data = []byte("changed")
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"Find", func() error { _, _, err := s.Find(ctx, newID(), now); return err }},
+		{"Create", func() error { return s.Create(ctx, fresh) }},
+		{"Update", func() error { return s.Update(ctx, changed, now) }},
+		{"Touch", func() error { return s.Touch(ctx, rec.ID, now.Add(time.Hour), now) }},
+		{"Replace", func() error { return s.Replace(ctx, rec.ID, fresh, now) }},
+		{"Delete", func() error { return s.Delete(ctx, rec.ID) }},
+		{"DeleteUser", func() error { _, err := s.DeleteUser(ctx, rec.UserID); return err }},
+		{"DeleteExpired", func() error { _, err := s.DeleteExpired(ctx, now.Add(time.Hour), 10); return err }},
+		{"Ping", func() error { return s.Ping(ctx) }},
+	}
+	for _, c := range calls {
+		if err := c.call(); !errors.Is(err, core.ErrUnavailable) {
+			t.Errorf("%s with a cancelled context error = %v, want an error wrapping core.ErrUnavailable", c.name, err)
+		}
+	}
+	same(t, find(t, s, rec.ID, now), rec)
+	missing(t, s, fresh.ID, now)
+}
