@@ -1,0 +1,195 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/memstore"
+)
+
+func newCache(t *testing.T, opts core.CacheOptions) (*core.Cache, *countingStore) {
+	t.Helper()
+	store := &countingStore{Store: memstore.New()}
+	c, err := core.NewCache(store, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, store
+}
+
+func record(id string, ttl time.Duration) core.Record {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	return core.Record{ID: id, Data: []byte("d"), CreatedAt: now, Deadline: now.Add(ttl), ExpiresAt: now.Add(ttl)}
+}
+
+func TestCacheReadThroughAndWriteThrough(t *testing.T) {
+	ctx := context.Background()
+	c, store := newCache(t, core.CacheOptions{})
+	if err := c.Create(ctx, record("a", time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, found, err := c.Find(ctx, "a", time.Now()); !found || err != nil {
+			t.Fatalf("Find = %v, %v; want found", found, err)
+		}
+	}
+	st := c.Stats()
+	if st.Hits != 3 || st.Misses != 0 || store.calls.Load() != 1 {
+		t.Errorf("stats %+v, store calls %d; want 3 hits, 0 misses, 1 store call (the create)", st, store.calls.Load())
+	}
+	// A write the store refused never reaches the cache.
+	store.fail.Store(true)
+	rec, _, _ := c.Find(ctx, "a", time.Now())
+	rec.Data = []byte("refused")
+	if err := c.Update(ctx, rec, time.Now()); err == nil {
+		t.Fatal("Update succeeded on a failing store")
+	}
+	store.fail.Store(false)
+	got, _, _ := c.Find(ctx, "a", time.Now())
+	if string(got.Data) != "d" || got.Version != 1 {
+		t.Errorf("after a refused update the cache serves %q v%d, want the stored \"d\" v1", got.Data, got.Version)
+	}
+}
+
+func TestCacheNeverServesExpired(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		c, _ := newCache(t, core.CacheOptions{TTL: time.Hour})
+		c.Create(ctx, record("a", time.Minute))
+		time.Sleep(time.Minute)
+		if _, found, _ := c.Find(ctx, "a", time.Now()); found {
+			t.Error("an expired record was served from the cache")
+		}
+	})
+}
+
+func TestCacheTTLBoundsStaleness(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		c, store := newCache(t, core.CacheOptions{TTL: time.Minute})
+		c.Create(ctx, record("a", time.Hour))
+		store.Store.Delete(ctx, "a") // behind the cache's back, as another instance would
+		if _, found, _ := c.Find(ctx, "a", time.Now()); !found {
+			t.Fatal("cached record not served within its TTL")
+		}
+		time.Sleep(time.Minute + time.Second)
+		if _, found, _ := c.Find(ctx, "a", time.Now()); found {
+			t.Error("a record deleted in the store was served past the cache TTL")
+		}
+	})
+}
+
+func TestCacheNegative(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		c, store := newCache(t, core.CacheOptions{NegativeTTL: 5 * time.Second})
+		for range 100 {
+			c.Find(ctx, "forged", time.Now())
+		}
+		if got := store.calls.Load(); got != 1 {
+			t.Errorf("store calls for 100 lookups of one unknown id = %d, want 1", got)
+		}
+		time.Sleep(6 * time.Second)
+		c.Find(ctx, "forged", time.Now())
+		if got := store.calls.Load(); got != 2 {
+			t.Errorf("store calls after the negative TTL = %d, want 2", got)
+		}
+		// Creating the id clears its negative entry.
+		c.Create(ctx, record("forged", time.Hour))
+		if _, found, _ := c.Find(ctx, "forged", time.Now()); !found {
+			t.Error("a created record is hidden by the negative cache")
+		}
+	})
+}
+
+func TestCacheSingleFlight(t *testing.T) {
+	ctx := context.Background()
+	store := &slowStore{Store: memstore.New(), release: make(chan struct{})}
+	store.Store.Create(ctx, record("a", time.Hour))
+	c, err := core.NewCache(store, core.CacheOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if _, found, err := c.Find(ctx, "a", time.Now()); !found || err != nil {
+				t.Errorf("Find = %v, %v", found, err)
+			}
+		})
+	}
+	for store.finds.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // let the others pile up behind the first
+	close(store.release)
+	wg.Wait()
+	if got := store.finds.Load(); got != 1 {
+		t.Errorf("store finds for 20 concurrent misses = %d, want 1", got)
+	}
+}
+
+type slowStore struct {
+	core.Store
+	finds   countingInt
+	release chan struct{}
+}
+
+type countingInt struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingInt) Add(d int) { c.mu.Lock(); c.n += d; c.mu.Unlock() }
+func (c *countingInt) Load() int { c.mu.Lock(); defer c.mu.Unlock(); return c.n }
+
+func (s *slowStore) Find(ctx context.Context, id string, now time.Time) (core.Record, bool, error) {
+	s.finds.Add(1)
+	<-s.release
+	return s.Store.Find(ctx, id, now)
+}
+
+func TestCacheBounded(t *testing.T) {
+	ctx := context.Background()
+	c, _ := newCache(t, core.CacheOptions{MaxEntries: 100})
+	for i := range 1000 {
+		rec := record(fmt.Sprint(i), time.Hour)
+		if err := c.Create(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 { // updates re-queue an entry without growing the cache
+			if err := c.Update(ctx, core.Record{ID: rec.ID, Version: 1, ExpiresAt: rec.ExpiresAt, Deadline: rec.Deadline}, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	st := c.Stats()
+	if st.Entries != 100 || st.Evictions != 900 {
+		t.Errorf("entries %d, evictions %d; want 100, 900", st.Entries, st.Evictions)
+	}
+	// The newest records are the ones kept.
+	before := c.Stats().Misses
+	c.Find(ctx, "999", time.Now())
+	if c.Stats().Misses != before {
+		t.Error("the newest record was evicted")
+	}
+}
+
+func TestCacheInvalidate(t *testing.T) {
+	ctx := context.Background()
+	c, store := newCache(t, core.CacheOptions{})
+	c.Create(ctx, record("a", time.Hour))
+	rec, _, _ := store.Store.Find(ctx, "a", time.Now())
+	rec.Data = []byte("newer")
+	store.Store.Update(ctx, rec, time.Now()) // another instance saved
+	c.Invalidate("a")
+	got, _, _ := c.Find(ctx, "a", time.Now())
+	if string(got.Data) != "newer" {
+		t.Errorf("after Invalidate Find = %q, want the store's newer data", got.Data)
+	}
+}
