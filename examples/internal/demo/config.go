@@ -1,0 +1,142 @@
+package demo
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/hybridsession/hybridsession/core"
+)
+
+// Config is the configuration of an example app, from its flags and
+// environment.
+type Config struct {
+	// Addr is the listen address. Flag -addr, env ADDR.
+	Addr string
+	// DSN names the database: a postgres:// or postgresql:// URL, or else an
+	// SQLite file path. Flag -dsn, env DATABASE_URL. Default: "sessions.db".
+	DSN string
+	// SecureCookie sets the Secure attribute of the session cookie. Flag
+	// -secure-cookie, env SECURE_COOKIE. Default: false.
+	SecureCookie bool
+	// Lifetime is the absolute session lifetime. Flag -lifetime, env
+	// SESSION_LIFETIME. Default: 336h (two weeks).
+	Lifetime time.Duration
+	// IdleTimeout ends sessions unused for this long. Flag -idle-timeout,
+	// env SESSION_IDLE_TIMEOUT. Zero means no idle timeout.
+	IdleTimeout time.Duration
+	// CleanupInterval is how often expired sessions are deleted. Flag
+	// -cleanup-interval, env SESSION_CLEANUP_INTERVAL. Default: 5m; zero
+	// turns the cleanup off.
+	CleanupInterval time.Duration
+}
+
+// Defaults of Config other than the listen address, which differs by app.
+const (
+	DefaultDSN             = "sessions.db"
+	DefaultLifetime        = 336 * time.Hour
+	DefaultCleanupInterval = 5 * time.Minute
+)
+
+// ParseConfig reads the configuration of the app called name from args (the
+// command line without the program name) and from getenv (os.Getenv in
+// main). A flag beats its environment variable, which beats the default;
+// defaultAddr is the default listen address. Usage and flag errors are
+// written to output. It returns flag.ErrHelp when -h or -help was asked
+// for, and an error naming the variable when an environment value cannot
+// be parsed.
+func ParseConfig(name, defaultAddr string, args []string, getenv func(string) string, output io.Writer) (Config, error) {
+	cfg := Config{
+		Addr:            defaultAddr,
+		DSN:             DefaultDSN,
+		Lifetime:        DefaultLifetime,
+		CleanupInterval: DefaultCleanupInterval,
+	}
+	var errs []error
+	envString := func(dst *string, key string) {
+		if v := getenv(key); v != "" {
+			*dst = v
+		}
+	}
+	envBool := func(dst *bool, key string) {
+		if v := getenv(key); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("environment variable %s=%q: want true or false", key, v))
+			}
+			*dst = b
+		}
+	}
+	envDuration := func(dst *time.Duration, key string) {
+		if v := getenv(key); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("environment variable %s=%q: want a Go duration such as 336h or 30m", key, v))
+			}
+			*dst = d
+		}
+	}
+	envString(&cfg.Addr, "ADDR")
+	envString(&cfg.DSN, "DATABASE_URL")
+	envBool(&cfg.SecureCookie, "SECURE_COOKIE")
+	envDuration(&cfg.Lifetime, "SESSION_LIFETIME")
+	envDuration(&cfg.IdleTimeout, "SESSION_IDLE_TIMEOUT")
+	envDuration(&cfg.CleanupInterval, "SESSION_CLEANUP_INTERVAL")
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen `address` (env ADDR)")
+	fs.StringVar(&cfg.DSN, "dsn", cfg.DSN, "database: a postgres:// URL, or else an SQLite file `path` (env DATABASE_URL)")
+	fs.BoolVar(&cfg.SecureCookie, "secure-cookie", cfg.SecureCookie, "set the session cookie's Secure flag; turn it on behind HTTPS (env SECURE_COOKIE)")
+	fs.DurationVar(&cfg.Lifetime, "lifetime", cfg.Lifetime, "absolute session lifetime (env SESSION_LIFETIME)")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "end sessions unused this long; 0 is off (env SESSION_IDLE_TIMEOUT)")
+	fs.DurationVar(&cfg.CleanupInterval, "cleanup-interval", cfg.CleanupInterval, "delete expired sessions this often; 0 is off (env SESSION_CLEANUP_INTERVAL)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: %s [flags]\n\nA hybridsession example app. Flags:\n\n", name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := cfg.validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// validate checks what the flag package cannot.
+func (c Config) validate() error {
+	switch {
+	case c.Addr == "":
+		return errors.New("the listen address (-addr, ADDR) is empty")
+	case c.DSN == "":
+		return errors.New("the database (-dsn, DATABASE_URL) is empty")
+	case c.Lifetime < time.Second:
+		return fmt.Errorf("the session lifetime (-lifetime, SESSION_LIFETIME) is %v; it must be at least 1s", c.Lifetime)
+	case c.IdleTimeout < 0:
+		return fmt.Errorf("the idle timeout (-idle-timeout, SESSION_IDLE_TIMEOUT) is %v; it must be 0 (off) or positive", c.IdleTimeout)
+	case c.CleanupInterval < 0:
+		return fmt.Errorf("the cleanup interval (-cleanup-interval, SESSION_CLEANUP_INTERVAL) is %v; it must be 0 (off) or positive", c.CleanupInterval)
+	}
+	return nil
+}
+
+// ManagerConfig is the session manager configuration c asks for; the rest
+// is core's defaults (cookie "session", HttpOnly, SameSite=Lax).
+func (c Config) ManagerConfig() core.Config {
+	return core.Config{
+		CookieSecure: c.SecureCookie,
+		Lifetime:     c.Lifetime,
+		IdleTimeout:  c.IdleTimeout,
+	}
+}
