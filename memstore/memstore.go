@@ -27,8 +27,8 @@ func New() *Store { return &Store{records: map[string]core.Record{}} }
 
 // Find implements core.Store.
 func (s *Store) Find(ctx context.Context, id string, now time.Time) (core.Record, bool, error) {
-	if err := ctx.Err(); err != nil {
-		return core.Record{}, false, fmt.Errorf("memstore: find: %w: %w", core.ErrUnavailable, err)
+	if err := unavailable(ctx, "find"); err != nil {
+		return core.Record{}, false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -41,8 +41,8 @@ func (s *Store) Find(ctx context.Context, id string, now time.Time) (core.Record
 
 // Create implements core.Store.
 func (s *Store) Create(ctx context.Context, rec core.Record) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memstore: create: %w: %w", core.ErrUnavailable, err)
+	if err := unavailable(ctx, "create"); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -56,8 +56,8 @@ func (s *Store) Create(ctx context.Context, rec core.Record) error {
 
 // Update implements core.Store.
 func (s *Store) Update(ctx context.Context, rec core.Record, now time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memstore: update: %w: %w", core.ErrUnavailable, err)
+	if err := unavailable(ctx, "update"); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -72,8 +72,8 @@ func (s *Store) Update(ctx context.Context, rec core.Record, now time.Time) erro
 
 // Touch implements core.Store.
 func (s *Store) Touch(ctx context.Context, id string, expiresAt, now time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memstore: touch: %w: %w", core.ErrUnavailable, err)
+	if err := unavailable(ctx, "touch"); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -86,8 +86,8 @@ func (s *Store) Touch(ctx context.Context, id string, expiresAt, now time.Time) 
 
 // Replace implements core.Store.
 func (s *Store) Replace(ctx context.Context, oldID string, rec core.Record, now time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memstore: replace: %w: %w", core.ErrUnavailable, err)
+	if err := unavailable(ctx, "replace"); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -106,8 +106,8 @@ func (s *Store) Replace(ctx context.Context, oldID string, rec core.Record, now 
 
 // Delete implements core.Store.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memstore: delete: %w: %w", core.ErrUnavailable, err)
+	if err := unavailable(ctx, "delete"); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -117,8 +117,8 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 
 // DeleteUser implements core.Store.
 func (s *Store) DeleteUser(ctx context.Context, userID string) ([]string, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("memstore: delete user: %w: %w", core.ErrUnavailable, err)
+	if err := unavailable(ctx, "delete user"); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -134,8 +134,8 @@ func (s *Store) DeleteUser(ctx context.Context, userID string) ([]string, error)
 
 // DeleteExpired implements core.Store.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("memstore: delete expired: %w: %w", core.ErrUnavailable, err)
+	if err := unavailable(ctx, "delete expired"); err != nil {
+		return 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -154,8 +154,17 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 
 // Ping implements core.Store.
 func (s *Store) Ping(ctx context.Context) error {
+	if err := unavailable(ctx, "ping"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// unavailable gives the error of a call made with a done context, as a
+// store whose backend timed out would.
+func unavailable(ctx context.Context, op string) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memstore: ping: %w: %w", core.ErrUnavailable, err)
+		return fmt.Errorf("memstore: %s: %w: %w", op, core.ErrUnavailable, err)
 	}
 	return nil
 }
