@@ -78,11 +78,11 @@ type CacheStats struct {
 // while the cached record is fresh and unexpired. Concurrent misses of one
 // id share a single store query. It is safe for concurrent use.
 type Cache struct {
-	next  Store
-	opts  CacheOptions
+	next    Store
+	opts    CacheOptions
 	items   *gocache.Cache // id -> entry
 	unknown *gocache.Cache // id -> struct{}, the negative cache
-	loads singleflight.Group
+	loads   singleflight.Group
 
 	mu    sync.Mutex // serializes changes of items with epoch and order
 	epoch uint64     // grows with every change; a load that saw it move is not cached

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sync"
@@ -11,8 +12,9 @@ import (
 )
 
 // maxMergeAttempts bounds how often a save re-applies its changes on a newer
-// record before giving up with ErrConflict.
-const maxMergeAttempts = 8
+// record before giving up with ErrConflict. Each round lets at least one of
+// the competing requests through, and a short random pause spreads them.
+const maxMergeAttempts = 32
 
 // Session is the session of one request. It loads lazily: nothing touches
 // the store until a method reads or writes a value. It is safe for use by
@@ -36,6 +38,7 @@ type Session struct {
 	rec     Record // as last read or written
 	values  map[string]*value
 	changes map[string]struct{} // keys set or deleted by this request
+	redo    map[string]func()   // Modify updates, re-run on a newer record
 	cleared bool                // Clear was called: stored keys not in values go
 
 	userID          string
@@ -71,6 +74,7 @@ func (s *Session) load() {
 	s.loaded = true
 	s.values = map[string]*value{}
 	s.changes = map[string]struct{}{}
+	s.redo = map[string]func(){}
 	s.persistent = !s.m.cfg.BrowserSessionCookies
 	if s.token == "" {
 		s.expireCookie = s.cookieSent // a malformed cookie: drop it
@@ -186,6 +190,37 @@ func GetOr[T any](s *Session, key string, def T) T {
 		return v
 	}
 	return def
+}
+
+// Modify changes the value under key atomically with respect to other
+// requests of the same session, on this instance or another: fn gets the
+// current value (and whether there is one) and returns the new value. The
+// session is saved at once, with any other pending change; when another
+// request saved first, fn runs again on the newer value. Modify returns the
+// value stored. Use it for counters and carts; fn may run several times and
+// must have no side effects. Unlike other changes, this one is saved even
+// if the response turns out to be an error.
+func Modify[T any](ctx context.Context, s *Session, key string, fn func(old T, ok bool) T) (T, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var zero T
+	s.load()
+	if s.loadErr != nil {
+		return zero, s.loadErr
+	}
+	apply := func() {
+		old, ok := get[T](s, key)
+		s.values[key] = &value{live: fn(old, ok), hasLive: true}
+		s.changes[key] = struct{}{}
+		s.modified = true
+	}
+	apply()
+	s.redo[key] = apply
+	if err := s.save(ctx, false); err != nil {
+		return zero, err
+	}
+	v, _ := get[T](s, key)
+	return v, nil
 }
 
 // Pop returns the value under key as a T and deletes it.
@@ -377,6 +412,7 @@ func (s *Session) reset() {
 	s.loaded, s.loadErr, s.stored, s.rec = true, nil, false, Record{}
 	s.values = map[string]*value{}
 	s.changes = map[string]struct{}{}
+	s.redo = map[string]func(){}
 	s.userID, s.persistent = "", !s.m.cfg.BrowserSessionCookies
 	s.cleared, s.userChanged, s.persistChanged = false, false, false
 	s.renew, s.restartLifetime, s.modified = false, false, false
@@ -464,6 +500,7 @@ func (s *Session) save(ctx context.Context, force bool) error {
 	s.modified, s.renew, s.restartLifetime = false, false, false
 	s.userChanged, s.cleared = false, false
 	clear(s.changes)
+	clear(s.redo)
 	return nil
 }
 
@@ -548,6 +585,22 @@ func (s *Session) update(ctx context.Context, t time.Time) error {
 			return fmt.Errorf("core: save session: %w", ErrDestroyed)
 		}
 		s.rebase(latest)
+		if err := pause(ctx, attempt); err != nil {
+			return fmt.Errorf("core: save session: %w: %w", ErrUnavailable, err)
+		}
+	}
+}
+
+// pause waits a random few milliseconds, more after more attempts, so that
+// requests competing for one record do not retry in lockstep.
+func pause(ctx context.Context, attempt int) error {
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(min(attempt, 10)) * int64(time.Millisecond))))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
@@ -563,6 +616,9 @@ func (s *Session) rebase(latest Record) {
 		s.cleared = true
 	}
 	for k := range s.changes {
+		if _, ok := s.redo[k]; ok {
+			continue // recomputed from the newer value below
+		}
 		if v, ok := mine[k]; ok {
 			s.values[k] = v
 		} else {
@@ -574,6 +630,9 @@ func (s *Session) rebase(latest Record) {
 	}
 	if s.persistChanged {
 		s.persistent = persistent
+	}
+	for _, f := range s.redo {
+		f()
 	}
 }
 
