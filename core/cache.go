@@ -64,12 +64,14 @@ type placed struct {
 
 // CacheStats are the counters of a Cache since it was made.
 type CacheStats struct {
-	Hits         uint64 // Find answered from a cached record
-	NegativeHits uint64 // Find answered "not found" from the negative cache
-	Misses       uint64 // Find that asked the store
-	Errors       uint64 // store calls that failed
-	Evictions    uint64 // records dropped to stay within MaxEntries
-	Entries      int    // records held now, expired ones included until evicted
+	Hits          uint64 // Find answered from a cached record
+	NegativeHits  uint64 // Find answered "not found" from the negative cache
+	Misses        uint64 // Find that asked the store
+	Errors        uint64 // store calls that failed
+	Evictions     uint64 // records dropped to stay within MaxEntries
+	Invalidations uint64 // changes announced by other processes
+	Entries       int    // records held now, expired ones included until evicted
+	Bypassed      bool   // reads go to the store: invalidations are not being received
 }
 
 // Cache is a read-through, write-through cache in front of a Store, in the
@@ -89,7 +91,9 @@ type Cache struct {
 	seq   uint64     // numbers the puts
 	order []placed   // puts, oldest first, for eviction
 
-	hits, negativeHits, misses, errs, evictions atomic.Uint64
+	bypass atomic.Bool // serve nothing from memory: invalidations may be missed
+
+	hits, negativeHits, misses, errs, evictions, invalidations atomic.Uint64
 }
 
 var _ Store = (*Cache)(nil)
@@ -114,12 +118,14 @@ func NewCache(store Store, opts CacheOptions) (*Cache, error) {
 // Stats returns the cache's counters.
 func (c *Cache) Stats() CacheStats {
 	return CacheStats{
-		Hits:         c.hits.Load(),
-		NegativeHits: c.negativeHits.Load(),
-		Misses:       c.misses.Load(),
-		Errors:       c.errs.Load(),
-		Evictions:    c.evictions.Load(),
-		Entries:      c.items.ItemCount(),
+		Hits:          c.hits.Load(),
+		NegativeHits:  c.negativeHits.Load(),
+		Misses:        c.misses.Load(),
+		Errors:        c.errs.Load(),
+		Evictions:     c.evictions.Load(),
+		Invalidations: c.invalidations.Load(),
+		Entries:       c.items.ItemCount(),
+		Bypassed:      c.bypass.Load(),
 	}
 }
 
@@ -129,6 +135,18 @@ func (c *Cache) Invalidate(id string) {
 	c.mu.Lock()
 	c.epoch++
 	c.items.Delete(id)
+	c.mu.Unlock()
+}
+
+// apply drops the cached copy of a record another process changed, unless
+// the copy is already as new as the change (this process's own write).
+func (c *Cache) apply(inv Invalidation) {
+	c.invalidations.Add(1)
+	c.mu.Lock()
+	c.epoch++ // a load in flight may have read the old version
+	if v, ok := c.items.Get(inv.ID); ok && (inv.Version == 0 || v.(entry).rec.Version < inv.Version) {
+		c.items.Delete(inv.ID)
+	}
 	c.mu.Unlock()
 }
 
@@ -143,8 +161,17 @@ func (c *Cache) Purge() {
 }
 
 // Find answers from the cache when it holds a fresh, unexpired copy, and
-// otherwise from the store, remembering the answer.
+// otherwise from the store, remembering the answer. While the cache is
+// bypassed, every Find asks the store.
 func (c *Cache) Find(ctx context.Context, id string, now time.Time) (Record, bool, error) {
+	if c.bypass.Load() {
+		c.misses.Add(1)
+		rec, found, err := c.next.Find(ctx, id, now)
+		if err != nil {
+			c.errs.Add(1)
+		}
+		return rec, found, err
+	}
 	if v, ok := c.items.Get(id); ok {
 		rec := v.(entry).rec
 		if !rec.Expired(now) {

@@ -10,14 +10,19 @@ import (
 // Manager loads, tracks and commits the sessions of HTTP requests. It is
 // safe for concurrent use; make one per application and share it.
 type Manager struct {
-	cfg   Config
-	store Store  // the cache when there is one, else the store itself
-	cache *Cache // nil when disabled
+	cfg    Config
+	store  Store              // the cache when there is one, else the store itself
+	cache  *Cache             // nil when disabled
+	source InvalidationSource // nil unless the cache must follow a shared store
 }
 
 // NewManager returns a manager keeping sessions in store, behind an
 // in-process cache unless cfg.Cache.TTL is negative. It checks cfg, does no
 // I/O and starts no goroutine.
+//
+// When the store is shared by several processes (a SharedStore with an
+// InvalidationSource, such as gormstore on PostgreSQL), the cache is not
+// used until RunInvalidations is running and listening.
 func NewManager(store Store, cfg Config) (*Manager, error) {
 	if store == nil {
 		return nil, fmt.Errorf("core: NewManager with a nil store")
@@ -32,6 +37,11 @@ func NewManager(store Store, cfg Config) (*Manager, error) {
 			return nil, err
 		}
 		m.store = m.cache
+		if shared, ok := store.(SharedStore); ok {
+			if m.source = shared.Invalidations(); m.source != nil {
+				m.cache.bypass.Store(true) // until RunInvalidations listens
+			}
+		}
 	}
 	return m, nil
 }

@@ -1,0 +1,83 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// Invalidation announces that a record was changed or removed, possibly by
+// another process sharing the store.
+type Invalidation struct {
+	// ID is the record id (never a token).
+	ID string
+	// Version is the record's version after the change; 0 means removed.
+	Version int64
+}
+
+// InvalidationSource delivers the changes made to a store shared by several
+// processes, so that each process's cache can drop what went stale.
+// PostgreSQL's LISTEN/NOTIFY is one transport; a message broker would be
+// another.
+type InvalidationSource interface {
+	// Listen subscribes to changes, calls ready once every later change
+	// will be delivered, then calls deliver for each change until ctx is
+	// done or the subscription fails. It returns why it stopped. A process
+	// may receive its own changes too.
+	Listen(ctx context.Context, ready func(), deliver func(Invalidation)) error
+}
+
+// SharedStore is implemented by stores that several processes may share.
+type SharedStore interface {
+	// Invalidations returns the source of the store's change announcements,
+	// or nil when only one process can use the store (an SQLite file).
+	Invalidations() InvalidationSource
+}
+
+// Backoff bounds of RunInvalidations' reconnection attempts.
+const (
+	minReconnectDelay = 50 * time.Millisecond
+	maxReconnectDelay = 5 * time.Second
+)
+
+// RunInvalidations keeps the cache coherent with the other processes of a
+// shared store: it listens to the store's InvalidationSource and drops each
+// record another process changed. While it is not listening — before it
+// first connects, and whenever the connection is lost — the cache is
+// bypassed, so that nothing possibly stale is served; once listening again
+// the cache is emptied and used again. It reconnects by itself and returns
+// nil when ctx is done. When the manager has no cache or the store is not
+// shared, there is nothing to do and it returns nil at once.
+//
+//	go m.RunInvalidations(ctx)
+func (m *Manager) RunInvalidations(ctx context.Context) error {
+	if m.source == nil {
+		return nil
+	}
+	delay := minReconnectDelay
+	for {
+		connected := false
+		err := m.source.Listen(ctx,
+			func() {
+				m.cache.Purge()
+				m.cache.bypass.Store(false)
+				connected = true
+				m.cfg.Logger.Info("session cache coherent: listening for changes")
+			},
+			m.cache.apply)
+		m.cache.bypass.Store(true)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if connected {
+			delay = minReconnectDelay
+		}
+		m.cfg.Logger.Warn("session invalidations lost; bypassing the cache until they are back",
+			"error", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, maxReconnectDelay)
+	}
+}
