@@ -1,0 +1,19 @@
+package contract_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/examples/echo/echoapp"
+	"github.com/hybridsession/hybridsession/examples/gin/ginapp"
+	"github.com/hybridsession/hybridsession/examples/internal/contract"
+)
+
+// TestGinAndEchoShareSessions: the apps name their cookie alike and keep
+// the same values, so a session made by one is the other's too.
+func TestGinAndEchoShareSessions(t *testing.T) {
+	contract.RunCross(t,
+		"gin", func(t *testing.T, m *core.Manager) http.Handler { return ginapp.New(m) },
+		"echo", func(t *testing.T, m *core.Manager) http.Handler { return echoapp.New(m) })
+}
