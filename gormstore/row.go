@@ -1,0 +1,108 @@
+package gormstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hybridsession/hybridsession/core"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// tableName is the table the store keeps its records in.
+const tableName = "hybrid_sessions"
+
+// row is a record as a row of hybrid_sessions.
+type row struct {
+	ID         string `gorm:"column:id;primaryKey;size:64;not null"`
+	UserID     string `gorm:"column:user_id;not null;index:hybrid_sessions_user_id_idx"`
+	Data       []byte `gorm:"column:data;not null"`
+	Version    int64  `gorm:"column:version;not null"`
+	Persistent bool   `gorm:"column:persistent;not null"`
+	// autoCreateTime:false: core sets CreatedAt, GORM must not.
+	CreatedAt stamp `gorm:"column:created_at;not null;autoCreateTime:false"`
+	Deadline  stamp `gorm:"column:deadline;not null"`
+	ExpiresAt stamp `gorm:"column:expires_at;not null;index:hybrid_sessions_expires_at_idx"`
+}
+
+// TableName tells GORM the table of row.
+func (row) TableName() string { return tableName }
+
+func toRow(rec core.Record) row {
+	data := rec.Data
+	if data == nil {
+		data = []byte{} // no values: an empty, not a NULL, column
+	}
+	return row{
+		ID:         rec.ID,
+		UserID:     rec.UserID,
+		Data:       data,
+		Version:    1,
+		Persistent: rec.Persistent,
+		CreatedAt:  stamp(rec.CreatedAt),
+		Deadline:   stamp(rec.Deadline),
+		ExpiresAt:  stamp(rec.ExpiresAt),
+	}
+}
+
+func (r row) record() core.Record {
+	return core.Record{
+		ID:         r.ID,
+		UserID:     r.UserID,
+		Data:       r.Data,
+		Version:    r.Version,
+		Persistent: r.Persistent,
+		CreatedAt:  time.Time(r.CreatedAt),
+		Deadline:   time.Time(r.Deadline),
+		ExpiresAt:  time.Time(r.ExpiresAt),
+	}
+}
+
+// stamp is a time column, and a time compared with one. It is written in
+// UTC, truncated to the microsecond that PostgreSQL keeps; on SQLite as
+// fixed-width text so that text order is time order.
+type stamp time.Time
+
+// sqliteLayout is how SQLite columns hold times. SQLite compares them as
+// text, so the store writes them itself, at a fixed width, rather than
+// leave it to the driver. glebarez/sqlite and mattn/go-sqlite3 write
+// "...05.5+00:00" and "...05+00:00", which happens to sort right because
+// "+" sorts before "." and the digits; a driver writing RFC 3339 ends
+// whole seconds in "Z", which sorts after them: 10:00:00Z > 10:00:00.5Z.
+const sqliteLayout = "2006-01-02 15:04:05.000000-07:00"
+
+// parseLayout reads sqliteLayout, and also the text that drivers write
+// with a shorter fraction or none.
+const parseLayout = "2006-01-02 15:04:05.999999999-07:00"
+
+// GormValue writes t for db's dialect.
+func (t stamp) GormValue(_ context.Context, db *gorm.DB) clause.Expr {
+	u := time.Time(t).UTC().Truncate(time.Microsecond)
+	if db.Dialector.Name() == "sqlite" {
+		return clause.Expr{SQL: "?", Vars: []any{u.Format(sqliteLayout)}}
+	}
+	return clause.Expr{SQL: "?", Vars: []any{u}}
+}
+
+// Scan reads a time column: a time.Time from drivers that parse times, the
+// text otherwise.
+func (t *stamp) Scan(v any) error {
+	var err error
+	var u time.Time
+	switch v := v.(type) {
+	case time.Time:
+		u = v
+	case string:
+		u, err = time.Parse(parseLayout, v)
+	case []byte:
+		u, err = time.Parse(parseLayout, string(v))
+	default:
+		err = fmt.Errorf("unsupported type %T", v)
+	}
+	if err != nil {
+		return fmt.Errorf("gormstore: read time: %w", err)
+	}
+	*t = stamp(u.UTC())
+	return nil
+}

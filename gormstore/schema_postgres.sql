@@ -1,0 +1,15 @@
+-- The table of gormstore on PostgreSQL, as Store.Migrate creates it.
+-- Apply it instead of calling Migrate when the schema is managed by hand.
+CREATE TABLE hybrid_sessions (
+    id         varchar(64) NOT NULL,  -- hex SHA-256 of the token, never the token
+    user_id    text        NOT NULL,  -- empty when anonymous
+    data       bytea       NOT NULL,
+    version    bigint      NOT NULL,
+    persistent boolean     NOT NULL,
+    created_at timestamptz NOT NULL,
+    deadline   timestamptz NOT NULL,  -- absolute expiry
+    expires_at timestamptz NOT NULL,  -- effective expiry
+    PRIMARY KEY (id)
+);
+CREATE INDEX hybrid_sessions_expires_at_idx ON hybrid_sessions (expires_at);
+CREATE INDEX hybrid_sessions_user_id_idx ON hybrid_sessions (user_id);

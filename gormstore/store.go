@@ -1,0 +1,215 @@
+package gormstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hybridsession/hybridsession/core"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Options configures a Store. It has no fields yet; the zero value is the
+// only configuration, and new fields will keep it meaning the defaults.
+type Options struct{}
+
+// Store is a core.Store on a GORM database. It is safe for concurrent use.
+// Every method runs its queries with the caller's context, and every
+// failure of the database wraps core.ErrUnavailable.
+type Store struct {
+	db *gorm.DB
+}
+
+var _ core.Store = (*Store)(nil)
+
+// New returns a store on db, which must be a PostgreSQL or SQLite
+// database. It does no I/O: call Migrate to create the table, or create it
+// with schema_postgres.sql or schema_sqlite.sql.
+func New(db *gorm.DB, opts Options) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("gormstore: New with a nil *gorm.DB")
+	}
+	switch name := db.Dialector.Name(); name {
+	case "postgres", "sqlite":
+	default:
+		return nil, fmt.Errorf("gormstore: unsupported database %q; use PostgreSQL or SQLite", name)
+	}
+	// Every write is one statement, or Replace's own transaction: GORM's
+	// implicit transaction around each would only add round trips.
+	return &Store{db: db.Session(&gorm.Session{SkipDefaultTransaction: true})}, nil
+}
+
+// Migrate creates or updates the table hybrid_sessions and its indexes.
+// Running it again, or on a table made from the schema files, changes
+// nothing.
+func (s *Store) Migrate(ctx context.Context) error {
+	if err := s.db.WithContext(ctx).AutoMigrate(&row{}); err != nil {
+		return failed("migrate", err)
+	}
+	return nil
+}
+
+// Find implements core.Store: it returns the record id unless it is
+// missing or expired at now.
+func (s *Store) Find(ctx context.Context, id string, now time.Time) (core.Record, bool, error) {
+	var r row
+	res := s.db.WithContext(ctx).Where("id = ? AND expires_at > ?", id, stamp(now)).Limit(1).Find(&r)
+	if res.Error != nil {
+		return core.Record{}, false, failed("find", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return core.Record{}, false, nil
+	}
+	return r.record(), true, nil
+}
+
+// Create implements core.Store: it inserts rec with Version 1, and fails
+// without changing anything when its id is taken.
+func (s *Store) Create(ctx context.Context, rec core.Record) error {
+	return s.create(s.db.WithContext(ctx), "create", rec)
+}
+
+// create inserts rec through db, reporting failures as op.
+func (s *Store) create(db *gorm.DB, op string, rec core.Record) error {
+	r := toRow(rec)
+	err := db.Create(&r).Error
+	switch {
+	case err == nil:
+		return nil
+	case s.duplicate(err):
+		// Not an outage: retrying will not help.
+		return fmt.Errorf("gormstore: %s: id already taken: %w", op, err)
+	default:
+		return failed(op, err)
+	}
+}
+
+// duplicate reports whether err is a violation of the primary key.
+func (s *Store) duplicate(err error) bool {
+	if errors.Is(err, gorm.ErrDuplicatedKey) { // gorm.Config.TranslateError
+		return true
+	}
+	t, ok := s.db.Dialector.(gorm.ErrorTranslator)
+	return ok && errors.Is(t.Translate(err), gorm.ErrDuplicatedKey)
+}
+
+// Update implements core.Store with one conditional UPDATE: it succeeds
+// only on the unexpired record id at version rec.Version, and otherwise
+// returns an error wrapping core.ErrConflict.
+func (s *Store) Update(ctx context.Context, rec core.Record, now time.Time) error {
+	r := toRow(rec)
+	res := s.db.WithContext(ctx).Model(&row{}).
+		Where("id = ? AND version = ? AND expires_at > ?", rec.ID, rec.Version, stamp(now)).
+		Updates(map[string]any{
+			"user_id":    r.UserID,
+			"data":       r.Data,
+			"version":    gorm.Expr("version + 1"),
+			"persistent": r.Persistent,
+			"created_at": r.CreatedAt,
+			"deadline":   r.Deadline,
+			"expires_at": r.ExpiresAt,
+		})
+	if res.Error != nil {
+		return failed("update", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("gormstore: update: %w", core.ErrConflict)
+	}
+	return nil
+}
+
+// Touch implements core.Store: it sets expires_at of the unexpired record
+// id and nothing else. A missing or expired record is left alone.
+func (s *Store) Touch(ctx context.Context, id string, expiresAt, now time.Time) error {
+	err := s.db.WithContext(ctx).Model(&row{}).
+		Where("id = ? AND expires_at > ?", id, stamp(now)).
+		Update("expires_at", stamp(expiresAt)).Error
+	if err != nil {
+		return failed("touch", err)
+	}
+	return nil
+}
+
+// Replace implements core.Store: in one transaction it deletes the
+// unexpired record oldID and inserts rec. When oldID is missing or expired
+// it returns an error wrapping core.ErrConflict; when rec's id is taken, an
+// error. Either way nothing changes.
+func (s *Store) Replace(ctx context.Context, oldID string, rec core.Record, now time.Time) error {
+	var err error // of the statements; Transaction's own is of BEGIN or COMMIT
+	txErr := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err = s.replace(tx, oldID, rec, now)
+		return err
+	})
+	if err == nil && txErr != nil {
+		err = failed("replace", txErr)
+	}
+	return err
+}
+
+func (s *Store) replace(tx *gorm.DB, oldID string, rec core.Record, now time.Time) error {
+	res := tx.Where("id = ? AND expires_at > ?", oldID, stamp(now)).Delete(&row{})
+	if res.Error != nil {
+		return failed("replace", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("gormstore: replace: %w", core.ErrConflict)
+	}
+	return s.create(tx, "replace", rec)
+}
+
+// Delete implements core.Store. A missing record is not an error.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Delete(&row{}).Error; err != nil {
+		return failed("delete", err)
+	}
+	return nil
+}
+
+// DeleteUser implements core.Store: one DELETE ... RETURNING removes every
+// record of userID, expired ones included, and gives their ids.
+func (s *Store) DeleteUser(ctx context.Context, userID string) ([]string, error) {
+	var deleted []row
+	err := s.db.WithContext(ctx).
+		Clauses(clause.Returning{Columns: []clause.Column{{Name: "id"}}}).
+		Where("user_id = ?", userID).
+		Delete(&deleted).Error
+	if err != nil {
+		return nil, failed("delete user", err)
+	}
+	ids := make([]string, len(deleted))
+	for i, r := range deleted {
+		ids[i] = r.ID
+	}
+	return ids, nil
+}
+
+// DeleteExpired implements core.Store: one DELETE removes at most limit
+// records that expired at or before now. The expires_at index finds them.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	res := s.db.WithContext(ctx).Exec(
+		"DELETE FROM "+tableName+" WHERE id IN (SELECT id FROM "+tableName+" WHERE expires_at <= ? LIMIT ?)",
+		stamp(now), limit)
+	if res.Error != nil {
+		return 0, failed("delete expired", res.Error)
+	}
+	return int(res.RowsAffected), nil
+}
+
+// Ping implements core.Store: it pings the database.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err == nil {
+		err = sqlDB.PingContext(ctx)
+	}
+	if err != nil {
+		return failed("ping", err)
+	}
+	return nil
+}
+
+// failed wraps a database error of the operation op.
+func failed(op string, err error) error {
+	return fmt.Errorf("gormstore: %s: %w: %w", op, core.ErrUnavailable, err)
+}
