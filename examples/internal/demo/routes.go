@@ -298,7 +298,9 @@ func Health(ctx context.Context, m *core.Manager) Outcome {
 }
 
 // NotFound answers a request for a path no route serves.
-func NotFound() Outcome { return Outcome{Status: http.StatusNotFound, Error: http.StatusText(http.StatusNotFound)} }
+func NotFound() Outcome {
+	return Outcome{Status: http.StatusNotFound, Error: http.StatusText(http.StatusNotFound)}
+}
 
 // MethodNotAllowed answers a request whose path is served, but not for its
 // method.

@@ -1,0 +1,130 @@
+package demo
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseConfig(t *testing.T) {
+	defaults := Config{
+		Addr:            "127.0.0.1:8080",
+		DSN:             "sessions.db",
+		Lifetime:        336 * time.Hour,
+		CleanupInterval: 5 * time.Minute,
+	}
+	with := func(f func(*Config)) Config {
+		c := defaults
+		f(&c)
+		return c
+	}
+	allEnv := map[string]string{
+		"ADDR":                     ":9000",
+		"DATABASE_URL":             "postgres://u@db/app",
+		"SECURE_COOKIE":            "true",
+		"SESSION_LIFETIME":         "24h",
+		"SESSION_IDLE_TIMEOUT":     "30m",
+		"SESSION_CLEANUP_INTERVAL": "0",
+	}
+	fromEnv := Config{
+		Addr: ":9000", DSN: "postgres://u@db/app", SecureCookie: true,
+		Lifetime: 24 * time.Hour, IdleTimeout: 30 * time.Minute, CleanupInterval: 0,
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want Config
+	}{
+		{"defaults", nil, nil, defaults},
+		{"env", nil, allEnv, fromEnv},
+		{"flags", []string{
+			"-addr", ":7000", "-dsn", "/tmp/s.db", "-secure-cookie", "-lifetime", "1h",
+			"-idle-timeout", "10m", "-cleanup-interval", "1m",
+		}, nil, Config{
+			Addr: ":7000", DSN: "/tmp/s.db", SecureCookie: true,
+			Lifetime: time.Hour, IdleTimeout: 10 * time.Minute, CleanupInterval: time.Minute,
+		}},
+		{"flags beat env", []string{"-addr", ":7000", "-secure-cookie=false", "-cleanup-interval", "2m"}, allEnv,
+			with(func(c *Config) { *c = fromEnv; c.Addr, c.SecureCookie, c.CleanupInterval = ":7000", false, 2*time.Minute })},
+		{"empty env is unset", nil, map[string]string{"ADDR": "", "SESSION_LIFETIME": ""}, defaults},
+		{"env booleans", nil, map[string]string{"SECURE_COOKIE": "1"}, with(func(c *Config) { c.SecureCookie = true })},
+		{"postgresql scheme", []string{"-dsn", "postgresql://h/db"}, nil, with(func(c *Config) { c.DSN = "postgresql://h/db" })},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseConfig("test", "127.0.0.1:8080", tc.args, getenv(tc.env), io.Discard)
+			if err != nil {
+				t.Fatalf("ParseConfig(%q) error = %v", tc.args, err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("ParseConfig(%q) = %+v, want %+v", tc.args, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string // a part of the message
+	}{
+		{"bad env duration", nil, map[string]string{"SESSION_LIFETIME": "2 weeks"}, `SESSION_LIFETIME="2 weeks"`},
+		{"bad env idle timeout", nil, map[string]string{"SESSION_IDLE_TIMEOUT": "soon"}, "SESSION_IDLE_TIMEOUT"},
+		{"bad env cleanup", nil, map[string]string{"SESSION_CLEANUP_INTERVAL": "5"}, "SESSION_CLEANUP_INTERVAL"},
+		{"bad env bool", nil, map[string]string{"SECURE_COOKIE": "yes please"}, `SECURE_COOKIE="yes please"`},
+		{"bad env beaten by a flag is still an error", []string{"-lifetime", "1h"}, map[string]string{"SESSION_LIFETIME": "x"}, "SESSION_LIFETIME"},
+		{"two bad env values", nil, map[string]string{"SESSION_LIFETIME": "x", "SECURE_COOKIE": "x"}, "SECURE_COOKIE"},
+		{"bad flag duration", []string{"-lifetime", "forever"}, nil, "-lifetime"},
+		{"unknown flag", []string{"-port", "80"}, nil, "-port"},
+		{"extra argument", []string{"serve"}, nil, `"serve"`},
+		{"zero lifetime", []string{"-lifetime", "0"}, nil, "at least 1s"},
+		{"negative idle timeout", nil, map[string]string{"SESSION_IDLE_TIMEOUT": "-1m"}, "idle timeout"},
+		{"negative cleanup interval", []string{"-cleanup-interval", "-5m"}, nil, "cleanup interval"},
+		{"empty addr flag", []string{"-addr", ""}, nil, "listen address"},
+		{"empty dsn flag", []string{"-dsn", ""}, nil, "database"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig("test", ":1", tc.args, getenv(tc.env), io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("ParseConfig(%q, env %v) error = %v, want one mentioning %q", tc.args, tc.env, err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestParseConfigHelp(t *testing.T) {
+	var out strings.Builder
+	_, err := ParseConfig("gin", ":1", []string{"-h"}, getenv(nil), &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("ParseConfig(-h) error = %v, want flag.ErrHelp", err)
+	}
+	for _, want := range []string{"Usage: gin", "-addr", "ADDR", "-dsn", "DATABASE_URL", "-secure-cookie", "SECURE_COOKIE",
+		"-lifetime", "SESSION_LIFETIME", "-idle-timeout", "SESSION_IDLE_TIMEOUT", "-cleanup-interval", "SESSION_CLEANUP_INTERVAL"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("usage lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestManagerConfig(t *testing.T) {
+	c := Config{SecureCookie: true, Lifetime: time.Hour, IdleTimeout: time.Minute}
+	mc := c.ManagerConfig()
+	if !mc.CookieSecure || mc.Lifetime != time.Hour || mc.IdleTimeout != time.Minute {
+		t.Errorf("ManagerConfig() = %+v, want Secure, 1h lifetime, 1m idle timeout", mc)
+	}
+	if mc.CookieName != "" {
+		t.Errorf("ManagerConfig().CookieName = %q, want the default", mc.CookieName)
+	}
+}
+
+func getenv(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}

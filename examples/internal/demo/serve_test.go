@@ -1,0 +1,197 @@
+package demo
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/memstore"
+)
+
+// countingStore counts the cleanup passes run against it.
+type countingStore struct {
+	*memstore.Store
+	cleanups atomic.Int64
+}
+
+func (s *countingStore) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	s.cleanups.Add(1)
+	return s.Store.DeleteExpired(ctx, now, limit)
+}
+
+func newCountingManager(t *testing.T) (*core.Manager, *countingStore) {
+	t.Helper()
+	store := &countingStore{Store: memstore.New()}
+	m, err := core.NewManager(store, core.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, store
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// TestServeListener checks that the server answers, runs the cleanup, and
+// on cancellation lets a request in flight finish, then stops the cleanup
+// and returns nil.
+func TestServeListener(t *testing.T) {
+	m, store := newCountingManager(t)
+	inHandler, release := make(chan struct{}), make(chan struct{})
+	h := http.NewServeMux()
+	h.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	h.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		close(inHandler)
+		<-release
+		io.WriteString(w, "done")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- ServeListener(ctx, ln, 5*time.Millisecond, m, h, quiet) }()
+
+	if body := get(t, base+"/ok"); body != "ok" {
+		t.Fatalf("GET /ok = %q, want ok", body)
+	}
+	waitFor(t, "a cleanup pass", func() bool { return store.cleanups.Load() >= 2 })
+
+	slow := make(chan string, 1)
+	go func() { slow <- get(t, base+"/slow") }()
+	<-inHandler
+	cancel()
+	select {
+	case err := <-served:
+		t.Fatalf("ServeListener returned %v with a request in flight", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if body := <-slow; body != "done" {
+		t.Errorf("request in flight during shutdown got %q, want done", body)
+	}
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("ServeListener() = %v, want nil after shutdown", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ServeListener did not return after its context was cancelled")
+	}
+	n := store.cleanups.Load()
+	time.Sleep(30 * time.Millisecond)
+	if got := store.cleanups.Load(); got != n {
+		t.Errorf("cleanup ran %d more times after shutdown", got-n)
+	}
+	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		t.Errorf("the listener still accepts connections after shutdown")
+	}
+}
+
+func TestServeListenerCleanupOff(t *testing.T) {
+	m, store := newCountingManager(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- ServeListener(ctx, ln, 0, m, http.NotFoundHandler(), quiet) }()
+	get(t, "http://"+ln.Addr().String()+"/")
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatalf("ServeListener() = %v, want nil", err)
+	}
+	if n := store.cleanups.Load(); n != 0 {
+		t.Errorf("cleanup ran %d times with interval 0, want none", n)
+	}
+}
+
+func TestServeBadAddr(t *testing.T) {
+	m, _ := newCountingManager(t)
+	err := Serve(t.Context(), Config{Addr: "127.0.0.1:-1"}, m, http.NotFoundHandler(), quiet)
+	if err == nil {
+		t.Fatal("Serve on a bad address returned nil")
+	}
+}
+
+func TestOpenSQLite(t *testing.T) {
+	cfg := Config{DSN: filepath.Join(t.TempDir(), "s.db"), Lifetime: time.Hour}
+	m, closeDB, err := Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("Open(%q) error = %v", cfg.DSN, err)
+	}
+	defer closeDB()
+	if err := m.Ping(t.Context()); err != nil {
+		t.Errorf("Ping() = %v", err)
+	}
+	if got := m.Config().Lifetime; got != time.Hour {
+		t.Errorf("manager lifetime = %v, want 1h", got)
+	}
+	// Opening again migrates an existing table without complaint.
+	m2, close2, err := Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("second Open(%q) error = %v", cfg.DSN, err)
+	}
+	close2()
+	_ = m2
+}
+
+func TestOpenBadDSN(t *testing.T) {
+	cfg := Config{DSN: filepath.Join(t.TempDir(), "missing-dir", "s.db"), Lifetime: time.Hour}
+	if _, _, err := Open(t.Context(), cfg); err == nil {
+		t.Errorf("Open(%q) succeeded, want an error", cfg.DSN)
+	}
+	cfg.DSN = "postgres://nobody@127.0.0.1:1/none?connect_timeout=1"
+	if _, _, err := Open(t.Context(), cfg); err == nil {
+		t.Errorf("Open(%q) succeeded, want an error", cfg.DSN)
+	}
+}
+
+func TestDSNs(t *testing.T) {
+	for dsn, want := range map[string]bool{
+		"postgres://u@h/db": true, "postgresql://h/db": true, "sessions.db": false,
+		"/var/lib/app/s.db": false, "file:s.db?mode=rwc": false,
+	} {
+		if got := IsPostgres(dsn); got != want {
+			t.Errorf("IsPostgres(%q) = %v, want %v", dsn, got, want)
+		}
+	}
+	if got, want := sqliteDSN("a.db"), "a.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate"; got != want {
+		t.Errorf("sqliteDSN(a.db) = %q, want %q", got, want)
+	}
+	if got := sqliteDSN("file:a.db?mode=rwc"); got != "file:a.db?mode=rwc&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate" {
+		t.Errorf("sqliteDSN kept no user parameters: %q", got)
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Errorf("GET %s: %v", url, err)
+		return ""
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
