@@ -50,7 +50,10 @@ func TestParseConfig(t *testing.T) {
 			Lifetime: time.Hour, IdleTimeout: 10 * time.Minute, CleanupInterval: time.Minute,
 		}},
 		{"flags beat env", []string{"-addr", ":7000", "-secure-cookie=false", "-cleanup-interval", "2m"}, allEnv,
-			with(func(c *Config) { *c = fromEnv; c.Addr, c.SecureCookie, c.CleanupInterval = ":7000", false, 2*time.Minute })},
+			with(func(c *Config) {
+				*c = fromEnv
+				c.Addr, c.SecureCookie, c.CleanupInterval = ":7000", false, 2*time.Minute
+			})},
 		{"empty env is unset", nil, map[string]string{"ADDR": "", "SESSION_LIFETIME": ""}, defaults},
 		{"env booleans", nil, map[string]string{"SECURE_COOKIE": "1"}, with(func(c *Config) { c.SecureCookie = true })},
 		{"postgresql scheme", []string{"-dsn", "postgresql://h/db"}, nil, with(func(c *Config) { c.DSN = "postgresql://h/db" })},
