@@ -1,0 +1,52 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/memstore"
+)
+
+// nopStore accepts every write and finds nothing, so that only the cache's
+// own memory is measured.
+type nopStore struct{ core.Store }
+
+func (nopStore) Create(context.Context, core.Record) error { return nil }
+
+// BenchmarkCacheHeap reports the heap held per cached session, for sizing
+// Cache.MaxEntries: 100 000 sessions of a logged-in user with a few values.
+func BenchmarkCacheHeap(b *testing.B) {
+	const n = 100_000
+	data := core.EncodeValues(map[string][]byte{
+		"count": []byte("42"), "pref:theme": []byte(`"dark"`), "pref:lang": []byte(`"en"`),
+	})
+	for range b.N {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		c, err := core.NewCache(nopStore{memstore.New()}, core.CacheOptions{MaxEntries: n})
+		if err != nil {
+			b.Fatal(err)
+		}
+		now := time.Now()
+		for i := range n {
+			id := core.RecordID(fmt.Sprint(i))
+			c.Create(context.Background(), core.Record{
+				ID: id, UserID: fmt.Sprint("user", i), Data: append([]byte(nil), data...),
+				Version: 1, CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour),
+			})
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if got := c.Stats().Entries; got != n {
+			b.Fatalf("entries = %d, want %d", got, n)
+		}
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heapB/session")
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "heapMiB/100k")
+		runtime.KeepAlive(c)
+	}
+}
