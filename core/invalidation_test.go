@@ -102,7 +102,9 @@ func TestInvalidationsKeepInstancesCoherent(t *testing.T) {
 	}
 	defer wg.Wait()
 	defer cancel()
-	waitFor(t, func() bool { return hb.listening() == 2 && !hs[0].m.Cache().Stats().Bypassed && !hs[1].m.Cache().Stats().Bypassed })
+	waitFor(t, func() bool {
+		return hb.listening() == 2 && !hs[0].m.Cache().Stats().Bypassed && !hs[1].m.Cache().Stats().Bypassed
+	})
 
 	a, b := hs[0], hs[1]
 	token := a.newSession("n", 1)
