@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/hybridsession/hybridsession/core"
 )
@@ -13,9 +14,8 @@ import (
 // Manager means its documented default.
 type Config struct {
 	// Skipper selects requests that pass through without a session; From
-	// panics in their handlers. Any middleware.Skipper fits. Default: none
-	// is skipped, as with middleware.DefaultSkipper.
-	Skipper func(c echo.Context) bool
+	// panics in their handlers. Default: middleware.DefaultSkipper (none).
+	Skipper middleware.Skipper
 	// Manager loads and commits the sessions. Required.
 	Manager *core.Manager
 }
@@ -59,7 +59,7 @@ func (cfg Config) ToMiddleware() (echo.MiddlewareFunc, error) {
 		return nil, errors.New("echosession: Config.Manager is nil; pass the *core.Manager returned by core.NewManager")
 	}
 	if cfg.Skipper == nil {
-		cfg.Skipper = func(echo.Context) bool { return false }
+		cfg.Skipper = middleware.DefaultSkipper
 	}
 	m, skip := cfg.Manager, cfg.Skipper
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
