@@ -288,6 +288,7 @@ func newEcho(m *core.Manager, p *probe) http.Handler {
 					return c.Redirect(a.status, "/elsewhere")
 				case answerStream:
 					res := c.Response()
+					res.WriteHeader(a.status) // Echo's Flush alone leaves the response uncommitted
 					res.Flush()
 					for i := range streamChunks {
 						if _, err := io.WriteString(res, body); err != nil {
