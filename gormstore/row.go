@@ -29,6 +29,7 @@ type row struct {
 // TableName tells GORM the table of row.
 func (row) TableName() string { return tableName }
 
+// toRow returns rec as the row of a new record, at Version 1.
 func toRow(rec core.Record) row {
 	data := rec.Data
 	if data == nil {
@@ -46,6 +47,7 @@ func toRow(rec core.Record) row {
 	}
 }
 
+// record returns the record r holds.
 func (r row) record() core.Record {
 	return core.Record{
 		ID:         r.ID,

@@ -1,0 +1,119 @@
+// Command clearsessions deletes the expired sessions of a gormstore
+// database, in batches, as Django's clearsessions does. Run it from cron,
+// or rely on core.Manager.RunCleanup in the app instead.
+//
+//	go run github.com/hybridsession/hybridsession/gormstore/cmd/clearsessions -dsn postgres://user@localhost/app
+//
+// Flags:
+//
+//	-dsn    postgres:// or postgresql:// URL, or else an SQLite file path
+//	        (default $DATABASE_URL, or sessions.db)
+//	-batch  records deleted per statement (default 1000)
+//	-quiet  print nothing but errors
+//
+// It prints its progress every 10 batches and a summary at the end, stops
+// at SIGINT or SIGTERM, and exits with status 1 on any error, 2 on bad
+// flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/gormstore"
+	"github.com/hybridsession/hybridsession/internal/dbopen"
+)
+
+// progressEvery is how many batches pass between progress lines.
+const progressEvery = 10
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "clearsessions:", err)
+		os.Exit(1)
+	}
+}
+
+// errUsage means the flags were wrong; the flag set has said why.
+var errUsage = errors.New("usage")
+
+// run is the command: it parses args, reading defaults through getenv,
+// deletes the expired sessions and reports to stdout; usage goes to stderr.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("clearsessions", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	defaultDSN := getenv("DATABASE_URL")
+	if defaultDSN == "" {
+		defaultDSN = "sessions.db"
+	}
+	dsn := fs.String("dsn", defaultDSN, "postgres:// URL, or else an SQLite file path [DATABASE_URL]")
+	batch := fs.Int("batch", core.DefaultCleanupBatch, "records deleted per statement")
+	quiet := fs.Bool("quiet", false, "print nothing but errors")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 || *batch <= 0 {
+		fmt.Fprintf(stderr, "clearsessions: want a positive -batch and no arguments\n")
+		fs.Usage()
+		return errUsage
+	}
+
+	if !dbopen.IsPostgres(*dsn) {
+		// Opening a missing file would create an empty database.
+		if _, err := os.Stat(dbopen.SQLitePath(*dsn)); err != nil {
+			return fmt.Errorf("sqlite database: %w", err)
+		}
+	}
+	db, err := dbopen.Open(*dsn)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	if sqlDB, err := db.DB(); err == nil {
+		defer sqlDB.Close()
+	}
+	store, err := gormstore.New(db, gormstore.Options{})
+	if err != nil {
+		return err
+	}
+
+	start := time.Now()
+	batches := 0
+	progress := func(total int) {
+		batches++
+		if !*quiet && batches%progressEvery == 0 {
+			fmt.Fprintf(stdout, "deleted %d expired sessions so far (%s)\n", total, since(start))
+		}
+	}
+	n, err := core.DeleteExpired(ctx, store, start, *batch, progress)
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("interrupted after deleting %d expired sessions", n)
+	case err != nil:
+		return fmt.Errorf("after deleting %d expired sessions: %w", n, err)
+	}
+	if !*quiet {
+		fmt.Fprintf(stdout, "deleted %d expired sessions in %s\n", n, since(start))
+	}
+	return nil
+}
+
+// since is the time since start, to the millisecond.
+func since(start time.Time) time.Duration { return time.Since(start).Round(time.Millisecond) }
