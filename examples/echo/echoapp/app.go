@@ -71,16 +71,18 @@ func ErrorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	code, msg := http.StatusInternalServerError, ""
+	code, msg, logged := http.StatusInternalServerError, "", false
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		code = he.Code
 		msg, _ = he.Message.(string)
 		if he.Internal != nil {
 			err = he.Internal
+		} else {
+			logged = true // an answer of the app's routes, logged by package demo
 		}
 	}
-	if code >= http.StatusInternalServerError {
+	if code >= http.StatusInternalServerError && !logged {
 		slog.ErrorContext(c.Request().Context(), "request failed",
 			"method", c.Request().Method, "path", c.Request().URL.Path, "status", code, "error", err)
 	}

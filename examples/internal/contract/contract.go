@@ -74,14 +74,22 @@ func Run(t *testing.T, newApp NewApp) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				c := newClient(t, serve(t, newApp(t, m)))
+				srv := serve(t, newApp(t, m))
+				c := newClient(t, srv)
 				c.get("/healthz").want(t, http.StatusOK, `{"status":"ok"}`)
+				c.do("POST", "/counter", "").want(t, http.StatusOK, `{"count":1}`)
 				sqlDB, err := db.DB()
 				if err != nil {
 					t.Fatal(err)
 				}
 				sqlDB.Close()
 				c.get("/healthz").wantError(t, http.StatusServiceUnavailable)
+				// Requests that must write to the store are told so, in JSON.
+				c.do("POST", "/counter", "").wantError(t, http.StatusServiceUnavailable)
+				fresh := newClient(t, srv)
+				fresh.do("POST", "/counter", "").wantError(t, http.StatusServiceUnavailable)
+				// One that does not need the store still works.
+				fresh.get("/counter").want(t, http.StatusOK, `{"count":0}`)
 			})
 		})
 	}
@@ -212,6 +220,7 @@ var cases = []testCase{
 			{"65 characters form", "application/x-www-form-urlencoded", "username=" + strings.Repeat("x", 65), 400},
 			{"bad remember form", "application/x-www-form-urlencoded", "username=bob&remember=maybe", 400},
 			{"unknown form field", "application/x-www-form-urlencoded", "username=bob&role=admin", 400},
+			{"JSON sent as a form", "application/x-www-form-urlencoded", `{"username": "bob"}`, 400},
 			{"body too large", "application/json", `{"username": "bob", "x": "` + strings.Repeat("x", 5000) + `"}`, 413},
 			{"unsupported content type", "text/plain", `bob`, 415},
 		} {

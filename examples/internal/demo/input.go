@@ -92,6 +92,10 @@ func decodeBody(r *http.Request, jsonDst any, fromForm func(form) error) error {
 	}
 	switch mediaType(r) {
 	case "application/x-www-form-urlencoded":
+		if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+			// curl -d sends JSON with this Content-Type unless told otherwise.
+			return badRequest("the body looks like JSON but its Content-Type is a form; send Content-Type: application/json (curl --json)")
+		}
 		values, err := url.ParseQuery(string(body))
 		if err != nil {
 			return badRequest("malformed form body")
