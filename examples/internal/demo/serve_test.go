@@ -156,23 +156,6 @@ func TestOpenBadDSN(t *testing.T) {
 	}
 }
 
-func TestDSNs(t *testing.T) {
-	for dsn, want := range map[string]bool{
-		"postgres://u@h/db": true, "postgresql://h/db": true, "sessions.db": false,
-		"/var/lib/app/s.db": false, "file:s.db?mode=rwc": false,
-	} {
-		if got := IsPostgres(dsn); got != want {
-			t.Errorf("IsPostgres(%q) = %v, want %v", dsn, got, want)
-		}
-	}
-	if got, want := sqliteDSN("a.db"), "a.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate"; got != want {
-		t.Errorf("sqliteDSN(a.db) = %q, want %q", got, want)
-	}
-	if got := sqliteDSN("file:a.db?mode=rwc"); got != "file:a.db?mode=rwc&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate" {
-		t.Errorf("sqliteDSN kept no user parameters: %q", got)
-	}
-}
-
 func get(t *testing.T, url string) string {
 	t.Helper()
 	res, err := http.Get(url)
