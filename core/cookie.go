@@ -23,7 +23,7 @@ func (m *Manager) tokenFromRequest(r *http.Request) (token string, sent bool) {
 func (m *Manager) writeCookie(h http.Header, token string, persistent bool, deadline, now time.Time) {
 	c := m.cookie(token)
 	if persistent {
-		c.MaxAge = max(int(deadline.Sub(now).Seconds()), 1)
+		c.MaxAge = max(int(deadline.Sub(now).Round(time.Second).Seconds()), 1)
 		c.Expires = deadline.UTC()
 	}
 	m.addCookie(h, c)

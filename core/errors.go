@@ -23,8 +23,9 @@ var (
 	ErrTooLarge = errors.New("session data too large")
 
 	// ErrConflict is returned by Store.Update when the record is missing or
-	// its version is not the one expected: another request changed or
-	// removed it since it was read.
+	// its version is not the one expected, and by Store.Replace when the old
+	// record is gone: another request changed or removed it since it was
+	// read.
 	ErrConflict = errors.New("session record changed concurrently")
 
 	// ErrDestroyed means the session was destroyed or renewed by another

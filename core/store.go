@@ -14,7 +14,8 @@ type Record struct {
 	ID string
 	// UserID is the user the session is bound to; empty when anonymous.
 	UserID string
-	// Data is the encoded session values (see EncodeValues).
+	// Data is the encoded session values (see EncodeValues); nil and empty
+	// both mean no values.
 	Data []byte
 	// Version starts at 1 and grows by one with every Update.
 	Version int64
@@ -45,7 +46,8 @@ type Store interface {
 	Find(ctx context.Context, id string, now time.Time) (rec Record, found bool, err error)
 
 	// Create inserts a new record with Version 1. It never overwrites an
-	// existing record.
+	// existing record: a taken id is an error that wraps neither
+	// ErrConflict nor ErrUnavailable.
 	Create(ctx context.Context, rec Record) error
 
 	// Update replaces the record's UserID, Data, Persistent, CreatedAt,
@@ -69,10 +71,11 @@ type Store interface {
 	Delete(ctx context.Context, id string) error
 
 	// DeleteUser removes every record bound to userID and returns their ids.
+	// userID is never empty (anonymous sessions are not a user).
 	DeleteUser(ctx context.Context, userID string) (ids []string, err error)
 
-	// DeleteExpired removes at most limit records that expired before now
-	// and returns how many it removed.
+	// DeleteExpired removes at most limit records that are expired at now
+	// (see Record.Expired) and returns how many it removed.
 	DeleteExpired(ctx context.Context, now time.Time, limit int) (n int, err error)
 
 	// Ping reports whether the store is reachable.

@@ -15,11 +15,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/glebarez/sqlite"
+	"github.com/hybridsession/hybridsession/internal/dbopen"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -68,15 +67,8 @@ func Open(t testing.TB, kind Kind) (*gorm.DB, string) {
 	return db, dsn
 }
 
-// OpenDSN opens a postgres:// DSN with gorm.io/driver/postgres and anything
-// else as an SQLite file, as the example apps do, with GORM's logging off.
-func OpenDSN(dsn string) (*gorm.DB, error) {
-	cfg := &gorm.Config{Logger: logger.Discard}
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return gorm.Open(postgres.Open(dsn), cfg)
-	}
-	return gorm.Open(sqlite.Open(dsn+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"), cfg)
-}
+// OpenDSN opens a DSN as the example apps do (see internal/dbopen).
+func OpenDSN(dsn string) (*gorm.DB, error) { return dbopen.Open(dsn) }
 
 // NewPostgres creates an empty database on the server named by
 // $HYBRIDSESSION_TEST_POSTGRES, drops it when the test ends, and returns its

@@ -1,0 +1,108 @@
+package gormstore
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/hybridsession/hybridsession/core"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// notifyChannel is the PostgreSQL channel on which hybrid_sessions announces
+// its changes, through the trigger that Migrate installs.
+const notifyChannel = "hybrid_sessions"
+
+// notifySQL makes PostgreSQL announce every change of a session's data and
+// every removal of a live session on notifyChannel, as "<id>:<version>"
+// (version 0 for a removal). The announcement is part of the writing
+// statement's transaction: it costs no round trip, and is sent only if the
+// change commits. Expiry refreshes (the version stays) and the cleanup of
+// expired rows (never served anyway) are not announced.
+const notifySQL = `
+CREATE OR REPLACE FUNCTION hybrid_sessions_notify() RETURNS trigger AS $$
+BEGIN
+	IF TG_OP = 'DELETE' THEN
+		IF OLD.expires_at > now() THEN
+			PERFORM pg_notify('hybrid_sessions', OLD.id || ':0');
+		END IF;
+		RETURN OLD;
+	END IF;
+	IF NEW.version <> OLD.version THEN
+		PERFORM pg_notify('hybrid_sessions', NEW.id || ':' || NEW.version);
+	END IF;
+	RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS hybrid_sessions_notify ON hybrid_sessions;
+CREATE TRIGGER hybrid_sessions_notify AFTER UPDATE OR DELETE ON hybrid_sessions
+	FOR EACH ROW EXECUTE FUNCTION hybrid_sessions_notify();
+`
+
+// Invalidations implements core.SharedStore. On PostgreSQL the store is
+// shared by every app instance, and its changes are announced with
+// LISTEN/NOTIFY; on SQLite it returns nil, as one process owns the file.
+func (s *Store) Invalidations() core.InvalidationSource {
+	if s.db.Dialector.Name() != "postgres" {
+		return nil
+	}
+	return listener{s}
+}
+
+var _ core.SharedStore = (*Store)(nil)
+
+// listener receives the table's announcements on a connection of its own,
+// taken from the store's pool for as long as it listens.
+type listener struct{ s *Store }
+
+// Listen implements core.InvalidationSource with LISTEN on a dedicated
+// connection. When the connection fails it is closed, not returned to the
+// pool, and Listen returns the error; the caller reconnects.
+func (l listener) Listen(ctx context.Context, ready func(), deliver func(core.Invalidation)) error {
+	pool, err := l.s.db.DB()
+	if err != nil {
+		return failed("listen", err)
+	}
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return failed("listen", err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		pc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("gormstore: listen: needs gorm.io/driver/postgres on pgx, got a %T connection", dc)
+		}
+		c := pc.Conn()
+		if _, err := c.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+			return discard(failed("listen", err))
+		}
+		ready()
+		for {
+			n, err := c.WaitForNotification(ctx)
+			if err != nil {
+				// Also on cancellation: the connection still listens.
+				return discard(failed("listen", err))
+			}
+			if inv, ok := parseNotification(n.Payload); ok {
+				deliver(inv)
+			}
+		}
+	})
+}
+
+// discard makes database/sql close the connection instead of pooling it.
+func discard(err error) error { return errors.Join(driver.ErrBadConn, err) }
+
+// parseNotification reads "<id>:<version>".
+func parseNotification(payload string) (core.Invalidation, bool) {
+	id, v, ok := strings.Cut(payload, ":")
+	version, err := strconv.ParseInt(v, 10, 64)
+	if !ok || err != nil || id == "" {
+		return core.Invalidation{}, false
+	}
+	return core.Invalidation{ID: id, Version: version}, true
+}
