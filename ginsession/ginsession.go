@@ -16,7 +16,9 @@ type Config struct {
 	// ErrorHandler answers a request whose session could not be loaded or
 	// committed (the store is down, the session was destroyed by a
 	// concurrent request...); what the handler wrote or writes after that
-	// is dropped. Default: DefaultErrorHandler.
+	// is dropped. It runs at most once per request, before any header went
+	// out, and must write the response through c. Default:
+	// DefaultErrorHandler.
 	ErrorHandler func(c *gin.Context, err error)
 }
 
