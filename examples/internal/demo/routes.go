@@ -168,10 +168,13 @@ func Counter(_ *http.Request, s *core.Session) Outcome {
 	return Outcome{Status: http.StatusOK, Body: CountBody{Count: core.GetOr(s, CountKey, 0)}}
 }
 
-// Increment is POST /counter: adds one to the counter.
+// Increment is POST /counter: adds one to the counter, atomically, so that
+// parallel increments of one session, on any instance, all count.
 func Increment(r *http.Request, s *core.Session) Outcome {
-	n := core.GetOr(s, CountKey, 0) + 1
-	s.Set(CountKey, n)
+	n, err := core.Modify(r.Context(), s, CountKey, func(n int, _ bool) int { return n + 1 })
+	if err != nil {
+		return fail(r, s, err)
+	}
 	return reply(r, s, CountBody{Count: n}, fmt.Sprintf("Count is now %d.", n))
 }
 

@@ -17,10 +17,12 @@ import (
 const ShutdownTimeout = 10 * time.Second
 
 // Serve listens on cfg.Addr and serves h until ctx is done (main cancels it
-// on SIGINT or SIGTERM); meanwhile it deletes expired sessions every
-// cfg.CleanupInterval, unless that is zero. On shutdown it stops accepting
-// connections, waits up to ShutdownTimeout for requests in flight, and
-// stops the cleanup. It returns nil after a clean shutdown.
+// on SIGINT or SIGTERM); meanwhile it keeps the session cache coherent with
+// other instances (m.RunInvalidations, a no-op on SQLite) and deletes
+// expired sessions every cfg.CleanupInterval, unless that is zero. On
+// shutdown it stops accepting connections, waits up to ShutdownTimeout for
+// requests in flight, and stops the background work. It returns nil after
+// a clean shutdown.
 func Serve(ctx context.Context, cfg Config, m *core.Manager, h http.Handler, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -41,17 +43,18 @@ func ServeListener(ctx context.Context, ln net.Listener, cleanupInterval time.Du
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
-	cleanupCtx, stopCleanup := context.WithCancel(context.WithoutCancel(ctx))
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
+	wg.Go(func() { m.RunInvalidations(bgCtx) })
 	if cleanupInterval > 0 {
 		wg.Go(func() {
-			if err := m.RunCleanup(cleanupCtx, cleanupInterval); err != nil {
+			if err := m.RunCleanup(bgCtx, cleanupInterval); err != nil {
 				log.Error("session cleanup", "error", err)
 			}
 		})
 	}
 	defer func() {
-		stopCleanup()
+		stopBackground()
 		wg.Wait()
 	}()
 
