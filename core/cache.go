@@ -52,8 +52,9 @@ func (o CacheOptions) withDefaults() (CacheOptions, error) {
 
 // entry is what the cache holds for an id.
 type entry struct {
-	rec Record
-	seq uint64 // the put that stored it
+	rec    Record
+	values map[string][]byte // rec.Data decoded, shared and never modified; nil if corrupt
+	seq    uint64            // the put that stored it
 }
 
 // placed is one put, in the eviction queue.
@@ -158,6 +159,25 @@ func (c *Cache) Purge() {
 	c.unknown.Flush()
 	c.order = nil
 	c.mu.Unlock()
+}
+
+// peek returns the cached record id when it is fresh and unexpired and the
+// cache is in use: the hot path, with no context, timer or store call.
+// Its values come decoded (nil when the data is corrupt).
+func (c *Cache) peek(id string, now time.Time) (Record, map[string][]byte, bool) {
+	if c.bypass.Load() {
+		return Record{}, nil, false
+	}
+	v, ok := c.items.Get(id)
+	if !ok {
+		return Record{}, nil, false
+	}
+	e := v.(entry)
+	if e.rec.Expired(now) {
+		return Record{}, nil, false
+	}
+	c.hits.Add(1)
+	return e.rec, e.values, true
 }
 
 // Find answers from the cache when it holds a fresh, unexpired copy, and
@@ -322,15 +342,18 @@ func (c *Cache) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 func (c *Cache) Ping(ctx context.Context) error { return c.next.Ping(ctx) }
 
 // put caches rec until the earlier of its expiry and the cache TTL, evicting
-// the least recently stored entries beyond MaxEntries. The caller holds c.mu.
+// the least recently stored entries beyond MaxEntries. Its values are
+// decoded here, once for all the requests that will read it. The caller
+// holds c.mu.
 func (c *Cache) put(rec Record, now time.Time) {
 	ttl := min(rec.ExpiresAt.Sub(now), c.opts.TTL)
 	if ttl <= 0 {
 		c.items.Delete(rec.ID)
 		return
 	}
+	values, _ := DecodeValues(rec.Data) // corrupt: nil, and readers decode and log it
 	c.seq++
-	c.items.Set(rec.ID, entry{rec, c.seq}, ttl)
+	c.items.Set(rec.ID, entry{rec, values, c.seq}, ttl)
 	c.order = append(c.order, placed{rec.ID, c.seq})
 	// Every cached id has exactly one queue element with its current seq;
 	// the others are stale and cost nothing to drop. The queue is kept

@@ -2,20 +2,33 @@ package core
 
 import (
 	"net/http"
+	"net/textproto"
+	"strings"
 	"time"
 )
 
 // tokenFromRequest returns the token in the request's session cookie, if it
 // has exactly the token shape, and whether a session cookie was sent at all.
+// It scans the Cookie headers itself: http.Request.Cookie parses every
+// cookie of the request on each call, which costs allocations on the
+// hot path for a value that is only ever a token.
 func (m *Manager) tokenFromRequest(r *http.Request) (token string, sent bool) {
-	c, err := r.Cookie(m.cfg.CookieName)
-	if err != nil {
-		return "", false
+	for _, line := range r.Header["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			name, value, ok := strings.Cut(textproto.TrimString(part), "=")
+			if !ok || name != m.cfg.CookieName {
+				continue
+			}
+			if len(value) > 1 && value[0] == '"' && value[len(value)-1] == '"' {
+				value = value[1 : len(value)-1]
+			}
+			if !validToken(value) {
+				return "", true
+			}
+			return value, true
+		}
 	}
-	if !validToken(c.Value) {
-		return "", true
-	}
-	return c.Value, true
+	return "", false
 }
 
 // writeCookie sets the session cookie carrying token. A persistent cookie
@@ -54,7 +67,14 @@ func (m *Manager) cookie(value string) *http.Cookie {
 // the response, as Django and scs do.
 func (m *Manager) addCookie(h http.Header, c *http.Cookie) {
 	h.Add("Set-Cookie", c.String())
-	if h.Get("Cache-Control") == "" {
-		h.Set("Cache-Control", `no-cache="Set-Cookie"`)
+	switch cc := h.Get("Cache-Control"); {
+	case cc == "":
+		h.Set("Cache-Control", noCacheSetCookie)
+	case !strings.Contains(cc, "private") && !strings.Contains(cc, "no-store") && !strings.Contains(cc, "Set-Cookie"):
+		h.Set("Cache-Control", cc+", "+noCacheSetCookie) // e.g. "public, max-age=60"
 	}
 }
+
+// noCacheSetCookie lets shared caches store a response but never its
+// Set-Cookie header.
+const noCacheSetCookie = `no-cache="Set-Cookie"`

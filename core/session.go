@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 )
@@ -36,10 +35,7 @@ type Session struct {
 	loadErr error
 	stored  bool   // rec is the stored record for token
 	rec     Record // as last read or written
-	values  map[string]*value
-	changes map[string]struct{} // keys set or deleted by this request
-	redo    map[string]func()   // Modify updates, re-run on a newer record
-	cleared bool                // Clear was called: stored keys not in values go
+	vals    valueSet
 
 	userID          string
 	persistent      bool
@@ -55,13 +51,6 @@ type Session struct {
 	commitErr    error
 }
 
-// value is one session value: its encoded form, its Go form, or both.
-type value struct {
-	raw     []byte // nil until encoded
-	live    any
-	hasLive bool
-}
-
 // now is the time as sessions record it: UTC, to the microsecond that SQL
 // databases keep.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
@@ -72,17 +61,21 @@ func (s *Session) load() {
 		return
 	}
 	s.loaded = true
-	s.values = map[string]*value{}
-	s.changes = map[string]struct{}{}
-	s.redo = map[string]func(){}
 	s.persistent = !s.m.cfg.BrowserSessionCookies
 	if s.token == "" {
 		s.expireCookie = s.cookieSent // a malformed cookie: drop it
 		return
 	}
+	id, t := RecordID(s.token), now()
+	if s.m.cache != nil {
+		if rec, values, ok := s.m.cache.peek(id, t); ok && values != nil {
+			s.adoptDecoded(rec, values) // the hot path: no timer, no store call
+			return
+		}
+	}
 	ctx, cancel := s.m.storeContext(s.ctx)
 	defer cancel()
-	rec, found, err := s.m.store.Find(ctx, RecordID(s.token), now())
+	rec, found, err := s.m.store.Find(ctx, id, t)
 	if err != nil {
 		s.loadErr = fmt.Errorf("core: load session: %w", err)
 		return
@@ -100,20 +93,23 @@ func (s *Session) load() {
 // adopt makes rec the session's stored state, keeping nothing of this
 // request's changes. The caller holds s.mu.
 func (s *Session) adopt(rec Record) {
+	values, err := DecodeValues(rec.Data)
+	if err != nil {
+		s.m.cfg.Logger.Warn("session data corrupt; starting with an empty session",
+			"record", shortID(rec.ID), "error", err)
+		values = nil
+		s.vals.cleared = true // a save writes only what this request sets
+	}
+	s.adoptDecoded(rec, values)
+}
+
+// adoptDecoded is adopt with the values already decoded.
+func (s *Session) adoptDecoded(rec Record, values map[string][]byte) {
 	s.rec = rec
 	s.stored = true
 	s.userID = rec.UserID
 	s.persistent = rec.Persistent
-	raws, err := DecodeValues(rec.Data)
-	if err != nil {
-		s.m.cfg.Logger.Warn("session data corrupt; starting with an empty session",
-			"record", shortID(rec.ID), "error", err)
-		s.cleared = true // a save writes only what this request sets
-		return
-	}
-	for k, raw := range raws {
-		s.values[k] = &value{raw: raw}
-	}
+	s.vals.base = values
 }
 
 // shortID is enough of a record id to correlate log lines.
@@ -137,7 +133,7 @@ func (s *Session) Get(key string) (any, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	v, ok := s.values[key]
+	v, ok := s.vals.lookup(key)
 	if !ok {
 		return nil, false
 	}
@@ -148,6 +144,7 @@ func (s *Session) Get(key string) (any, bool) {
 			return nil, false
 		}
 		v.live, v.hasLive = x, true
+		s.vals.remember(key, v)
 	}
 	return v.live, true
 }
@@ -163,7 +160,7 @@ func Get[T any](s *Session, key string) (T, bool) {
 func get[T any](s *Session, key string) (T, bool) {
 	var t T
 	s.load()
-	v, ok := s.values[key]
+	v, ok := s.vals.lookup(key)
 	if !ok {
 		return t, false
 	}
@@ -172,7 +169,10 @@ func get[T any](s *Session, key string) (T, bool) {
 			return x, true
 		}
 	}
-	raw, err := s.encoded(v)
+	raw, err := v.raw, error(nil)
+	if raw == nil {
+		raw, err = s.m.cfg.Codec.Marshal(v.live)
+	}
 	if err == nil {
 		err = s.m.cfg.Codec.Unmarshal(raw, &t)
 	}
@@ -210,12 +210,14 @@ func Modify[T any](ctx context.Context, s *Session, key string, fn func(old T, o
 	}
 	apply := func() {
 		old, ok := get[T](s, key)
-		s.values[key] = &value{live: fn(old, ok), hasLive: true}
-		s.changes[key] = struct{}{}
+		s.vals.set(key, fn(old, ok))
 		s.modified = true
 	}
 	apply()
-	s.redo[key] = apply
+	if s.vals.redo == nil {
+		s.vals.redo = map[string]func(){}
+	}
+	s.vals.redo[key] = apply
 	if err := s.save(ctx, false); err != nil {
 		return zero, err
 	}
@@ -228,8 +230,8 @@ func Pop[T any](s *Session, key string) (T, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, ok := get[T](s, key)
-	if _, present := s.values[key]; present {
-		s.del(key)
+	if s.vals.del(key) {
+		s.modified = true
 	}
 	return v, ok
 }
@@ -239,7 +241,7 @@ func (s *Session) Has(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	_, ok := s.values[key]
+	_, ok := s.vals.lookup(key)
 	return ok
 }
 
@@ -248,12 +250,7 @@ func (s *Session) Keys() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	keys := make([]string, 0, len(s.values))
-	for k := range s.values {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return s.vals.keys()
 }
 
 // Set stores v under key. It is encoded when the session is saved, so a
@@ -262,8 +259,7 @@ func (s *Session) Set(key string, v any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	s.values[key] = &value{live: v, hasLive: true}
-	s.changes[key] = struct{}{}
+	s.vals.set(key, v)
 	s.modified = true
 }
 
@@ -272,15 +268,9 @@ func (s *Session) Delete(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if _, ok := s.values[key]; ok {
-		s.del(key)
+	if s.vals.del(key) {
+		s.modified = true
 	}
-}
-
-func (s *Session) del(key string) {
-	delete(s.values, key)
-	s.changes[key] = struct{}{}
-	s.modified = true
 }
 
 // Clear removes every value. The user binding and the token are kept.
@@ -288,9 +278,7 @@ func (s *Session) Clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	clear(s.values)
-	clear(s.changes)
-	s.cleared = true
+	s.vals.clear()
 	s.modified = true
 }
 
@@ -303,8 +291,7 @@ func (s *Session) AddFlash(msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	msgs, _ := get[[]string](s, flashKey)
-	s.values[flashKey] = &value{live: append(msgs, msg), hasLive: true}
-	s.changes[flashKey] = struct{}{}
+	s.vals.set(flashKey, append(msgs, msg))
 	s.modified = true
 }
 
@@ -410,11 +397,9 @@ func (s *Session) reset() {
 	s.expireCookie = s.cookieSent || s.tokenChanged
 	s.token, s.tokenChanged = "", false
 	s.loaded, s.loadErr, s.stored, s.rec = true, nil, false, Record{}
-	s.values = map[string]*value{}
-	s.changes = map[string]struct{}{}
-	s.redo = map[string]func(){}
+	s.vals = valueSet{}
 	s.userID, s.persistent = "", !s.m.cfg.BrowserSessionCookies
-	s.cleared, s.userChanged, s.persistChanged = false, false, false
+	s.userChanged, s.persistChanged = false, false
 	s.renew, s.restartLifetime, s.modified = false, false, false
 }
 
@@ -451,17 +436,19 @@ func (s *Session) commit(h http.Header, status int) error {
 		return nil // never used: no store access, no cookie
 	}
 	s.load()
-	h.Add("Vary", "Cookie")
+	addVary(h)
 	if s.loadErr != nil {
 		return s.loadErr
 	}
-	// A request cancelled by its client still saves what it changed.
-	ctx := context.WithoutCancel(s.ctx)
 	if status < http.StatusInternalServerError {
-		if err := s.save(ctx, s.m.cfg.SaveEveryRequest); err != nil {
-			return err
+		force := s.m.cfg.SaveEveryRequest
+		if s.dirty(force) {
+			// A request cancelled by its client still saves what it changed.
+			if err := s.save(context.WithoutCancel(s.ctx), force); err != nil {
+				return err
+			}
 		}
-		s.refreshIdle(ctx)
+		s.refreshIdle()
 	}
 	t := now()
 	switch {
@@ -473,10 +460,26 @@ func (s *Session) commit(h http.Header, status int) error {
 	return nil
 }
 
+// varyCookie is the Vary header of responses that depend on the session;
+// it is shared, and header values are never modified in place.
+var varyCookie = []string{"Cookie"}
+
+// addVary adds "Vary: Cookie" to h, without allocating in the common case.
+func addVary(h http.Header) {
+	if _, ok := h["Vary"]; !ok {
+		h["Vary"] = varyCookie
+		return
+	}
+	h.Add("Vary", "Cookie")
+}
+
+// dirty reports whether save has something to write.
+func (s *Session) dirty(force bool) bool { return s.modified || (force && s.stored) }
+
 // save writes the session if it changed (or always, when force is set and
 // it exists). The caller holds s.mu.
 func (s *Session) save(ctx context.Context, force bool) error {
-	if !s.modified && !(force && s.stored) {
+	if !s.dirty(force) {
 		return nil
 	}
 	ctx, cancel := s.m.storeContext(ctx)
@@ -485,7 +488,7 @@ func (s *Session) save(ctx context.Context, force bool) error {
 	var err error
 	switch {
 	case !s.stored:
-		if len(s.values) == 0 && s.userID == "" {
+		if s.vals.empty() && s.userID == "" {
 			break // an empty new session is never saved
 		}
 		err = s.create(ctx, t)
@@ -498,17 +501,20 @@ func (s *Session) save(ctx context.Context, force bool) error {
 		return err
 	}
 	s.modified, s.renew, s.restartLifetime = false, false, false
-	s.userChanged, s.cleared = false, false
-	clear(s.changes)
-	clear(s.redo)
+	s.userChanged = false
 	return nil
 }
 
-// record builds the record this session would store, with its data.
-func (s *Session) record(t time.Time) (Record, error) {
-	data, err := s.encode()
+// record builds the record this session would store, with its data, and
+// returns the values it encodes.
+func (s *Session) record(t time.Time) (Record, map[string][]byte, error) {
+	values, err := s.vals.encode(s.m.cfg.Codec)
 	if err != nil {
-		return Record{}, err
+		return Record{}, nil, fmt.Errorf("core: %w", err)
+	}
+	data := EncodeValues(values)
+	if len(data) > s.m.cfg.MaxDataSize {
+		return Record{}, nil, fmt.Errorf("core: %w: %d bytes, limit %d", ErrTooLarge, len(data), s.m.cfg.MaxDataSize)
 	}
 	rec := s.rec
 	if !s.stored || s.restartLifetime {
@@ -519,11 +525,11 @@ func (s *Session) record(t time.Time) (Record, error) {
 	rec.Persistent = s.persistent
 	rec.Data = data
 	rec.ExpiresAt = s.m.expiry(t, rec.Deadline)
-	return rec, nil
+	return rec, values, nil
 }
 
 func (s *Session) create(ctx context.Context, t time.Time) error {
-	rec, err := s.record(t)
+	rec, values, err := s.record(t)
 	if err != nil {
 		return err
 	}
@@ -533,11 +539,12 @@ func (s *Session) create(ctx context.Context, t time.Time) error {
 		return fmt.Errorf("core: create session: %w", err)
 	}
 	s.token, s.tokenChanged, s.rec, s.stored = token, true, rec, true
+	s.vals.saved(values)
 	return nil
 }
 
 func (s *Session) replace(ctx context.Context, t time.Time) error {
-	rec, err := s.record(t)
+	rec, values, err := s.record(t)
 	if err != nil {
 		return err
 	}
@@ -556,6 +563,7 @@ func (s *Session) replace(ctx context.Context, t time.Time) error {
 		return fmt.Errorf("core: renew session: %w", err)
 	}
 	s.token, s.tokenChanged, s.rec = token, true, rec
+	s.vals.saved(values)
 	return nil
 }
 
@@ -564,7 +572,7 @@ func (s *Session) replace(ctx context.Context, t time.Time) error {
 // record and tries again.
 func (s *Session) update(ctx context.Context, t time.Time) error {
 	for attempt := 1; ; attempt++ {
-		rec, err := s.record(t)
+		rec, values, err := s.record(t)
 		if err != nil {
 			return err
 		}
@@ -572,6 +580,7 @@ func (s *Session) update(ctx context.Context, t time.Time) error {
 		if err == nil {
 			rec.Version++
 			s.rec = rec
+			s.vals.saved(values)
 			return nil
 		}
 		if !errors.Is(err, ErrConflict) || attempt == maxMergeAttempts {
@@ -606,40 +615,21 @@ func pause(ctx context.Context, attempt int) error {
 
 // rebase re-applies this request's changes on top of a newer record.
 func (s *Session) rebase(latest Record) {
-	mine := s.values
 	userID, persistent := s.userID, s.persistent
-	cleared := s.cleared
-	s.values = map[string]*value{}
 	s.adopt(latest)
-	if cleared {
-		clear(s.values)
-		s.cleared = true
-	}
-	for k := range s.changes {
-		if _, ok := s.redo[k]; ok {
-			continue // recomputed from the newer value below
-		}
-		if v, ok := mine[k]; ok {
-			s.values[k] = v
-		} else {
-			delete(s.values, k)
-		}
-	}
+	s.vals.rebase(s.vals.base)
 	if s.userChanged {
 		s.userID = userID
 	}
 	if s.persistChanged {
 		s.persistent = persistent
 	}
-	for _, f := range s.redo {
-		f()
-	}
 }
 
 // refreshIdle moves the idle expiry forward when it is due, writing the
 // expiry alone. A failure is logged, not returned: the request itself
 // succeeded, and the session merely keeps its earlier expiry.
-func (s *Session) refreshIdle(ctx context.Context) {
+func (s *Session) refreshIdle() {
 	if s.m.cfg.IdleTimeout <= 0 || !s.stored {
 		return
 	}
@@ -648,40 +638,11 @@ func (s *Session) refreshIdle(ctx context.Context) {
 	if next.Sub(s.rec.ExpiresAt) < s.m.cfg.IdleRefreshInterval {
 		return
 	}
-	ctx, cancel := s.m.storeContext(ctx)
+	ctx, cancel := s.m.storeContext(context.WithoutCancel(s.ctx))
 	defer cancel()
 	if err := s.m.store.Touch(ctx, s.rec.ID, next, t); err != nil {
 		s.m.cfg.Logger.Warn("session idle refresh failed", "record", shortID(s.rec.ID), "error", err)
 		return
 	}
 	s.rec.ExpiresAt = next
-}
-
-// encode encodes the session's values, within Config.MaxDataSize.
-func (s *Session) encode() ([]byte, error) {
-	raws := make(map[string][]byte, len(s.values))
-	for k, v := range s.values {
-		raw, err := s.encoded(v)
-		if err != nil {
-			return nil, fmt.Errorf("core: session value %q: %w: %w", k, ErrEncode, err)
-		}
-		raws[k] = raw
-	}
-	data := EncodeValues(raws)
-	if len(data) > s.m.cfg.MaxDataSize {
-		return nil, fmt.Errorf("core: %w: %d bytes, limit %d", ErrTooLarge, len(data), s.m.cfg.MaxDataSize)
-	}
-	return data, nil
-}
-
-// encoded returns v's encoded form, encoding it once.
-func (s *Session) encoded(v *value) ([]byte, error) {
-	if v.raw == nil {
-		raw, err := s.m.cfg.Codec.Marshal(v.live)
-		if err != nil {
-			return nil, err
-		}
-		v.raw = raw
-	}
-	return v.raw, nil
 }

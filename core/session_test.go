@@ -603,3 +603,54 @@ func (h *harness) begin(token string) *core.Session {
 	s, _ := h.m.Begin(r)
 	return s
 }
+
+func TestCookieHeaderParsing(t *testing.T) {
+	h := newHarness(t, core.Config{})
+	token := h.newSession("a", 1)
+	for _, tc := range []struct {
+		name    string
+		headers []string
+		want    bool
+	}{
+		{"alone", []string{"session=" + token}, true},
+		{"among others", []string{"a=1; session=" + token + "; b=2"}, true},
+		{"second header line", []string{"a=1", "b=2;session=" + token}, true},
+		{"quoted", []string{`session="` + token + `"`}, true},
+		{"spaces", []string{"  session=" + token + " ;x=y"}, true},
+		{"other name", []string{"xsession=" + token}, false},
+		{"first wins", []string{"session=bogus; session=" + token}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := http.NewRequest(http.MethodGet, "/", nil)
+			r.Header["Cookie"] = tc.headers
+			s, _ := h.m.Begin(r)
+			if got := s.Has("a"); got != tc.want {
+				t.Errorf("session found = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCacheControlWithSetCookie(t *testing.T) {
+	h := newHarness(t, core.Config{})
+	for _, tc := range []struct{ set, want string }{
+		{"", `no-cache="Set-Cookie"`},
+		{"public, max-age=60", `public, max-age=60, no-cache="Set-Cookie"`},
+		{"private", "private"},
+		{"no-store", "no-store"},
+	} {
+		r, _ := http.NewRequest(http.MethodGet, "/", nil)
+		s, _ := h.m.Begin(r)
+		s.Set("a", 1)
+		hdr := http.Header{}
+		if tc.set != "" {
+			hdr.Set("Cache-Control", tc.set)
+		}
+		if err := s.Commit(hdr, 200); err != nil {
+			t.Fatal(err)
+		}
+		if got := hdr.Get("Cache-Control"); got != tc.want {
+			t.Errorf("handler's Cache-Control %q: got %q, want %q", tc.set, got, tc.want)
+		}
+	}
+}

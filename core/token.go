@@ -38,5 +38,7 @@ func validToken(s string) bool {
 // Stores, caches and logs only ever see this, never the token itself.
 func RecordID(token string) string {
 	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
+	var id [2 * sha256.Size]byte
+	hex.Encode(id[:], sum[:])
+	return string(id[:])
 }

@@ -76,10 +76,22 @@ func (g *Guard) commit(h http.Header, status int) error {
 		g.state = guardPassing
 		return nil
 	}
-	// The handler's headers belonged to the response being replaced.
-	clear(h)
+	// The headers that described the handler's response go with it; the
+	// others (CORS, request ids, security headers set by outer middleware)
+	// stay.
+	for _, k := range replacedHeaders {
+		delete(h, k)
+	}
 	g.state = guardRendering
 	return err
+}
+
+// replacedHeaders describe a response body or the state it would set.
+var replacedHeaders = []string{
+	"Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language",
+	"Content-Length", "Content-Location", "Content-Range", "Content-Type",
+	"Etag", "Expires", "Last-Modified", "Location", "Refresh", "Retry-After",
+	"Set-Cookie", "Trailer", "Vary",
 }
 
 // WrapWriter returns a ResponseWriter that runs g.Before before the

@@ -1,0 +1,163 @@
+package core
+
+import (
+	"fmt"
+	"slices"
+)
+
+// valueSet holds a session's values: the stored ones, decoded once and
+// shared (with the cache and other requests) but never modified, under the
+// reads and changes of this request. A cache hit thus costs no decoding of
+// values the handler does not read.
+type valueSet struct {
+	base    map[string][]byte   // as stored; read-only
+	local   map[string]*value   // decoded or changed in this request
+	changes map[string]struct{} // keys set or deleted since the last save
+	redo    map[string]func()   // Modify updates, re-run on a newer base
+	cleared bool                // base no longer counts
+}
+
+// value is one session value of a request: its encoded form, its Go form,
+// or both; or the mark of a deleted value.
+type value struct {
+	raw     []byte // nil until encoded
+	live    any
+	hasLive bool
+	deleted bool
+}
+
+// lookup returns the value under key.
+func (vs *valueSet) lookup(key string) (value, bool) {
+	if v, ok := vs.local[key]; ok {
+		return *v, !v.deleted
+	}
+	if vs.cleared {
+		return value{}, false
+	}
+	raw, ok := vs.base[key]
+	return value{raw: raw}, ok
+}
+
+// remember keeps the decoded form of an unchanged value for later reads.
+func (vs *valueSet) remember(key string, v value) {
+	if vs.local == nil {
+		vs.local = map[string]*value{}
+	}
+	vs.local[key] = &v
+}
+
+// set records a change of key to v.
+func (vs *valueSet) set(key string, v any) {
+	vs.change(key, &value{live: v, hasLive: true})
+}
+
+// del records the deletion of key and reports whether it had a value.
+func (vs *valueSet) del(key string) bool {
+	if _, ok := vs.lookup(key); !ok {
+		return false
+	}
+	vs.change(key, &value{deleted: true})
+	return true
+}
+
+func (vs *valueSet) change(key string, v *value) {
+	if vs.local == nil {
+		vs.local = map[string]*value{}
+	}
+	if vs.changes == nil {
+		vs.changes = map[string]struct{}{}
+	}
+	vs.local[key] = v
+	vs.changes[key] = struct{}{}
+}
+
+// clear deletes every value.
+func (vs *valueSet) clear() {
+	vs.cleared = true
+	vs.local = nil
+	clear(vs.changes)
+	clear(vs.redo)
+}
+
+// keys returns the keys that have values, sorted.
+func (vs *valueSet) keys() []string {
+	keys := make([]string, 0, len(vs.base)+len(vs.local))
+	if !vs.cleared {
+		for k := range vs.base {
+			if v, ok := vs.local[k]; !ok || !v.deleted {
+				keys = append(keys, k)
+			}
+		}
+	}
+	for k, v := range vs.local {
+		if _, inBase := vs.base[k]; !v.deleted && (vs.cleared || !inBase) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// empty reports whether there are no values.
+func (vs *valueSet) empty() bool {
+	if !vs.cleared {
+		for k := range vs.base {
+			if v, ok := vs.local[k]; !ok || !v.deleted {
+				return false
+			}
+		}
+	}
+	for _, v := range vs.local {
+		if !v.deleted {
+			return false
+		}
+	}
+	return true
+}
+
+// encode returns every value in encoded form, encoding the changed ones.
+func (vs *valueSet) encode(codec Codec) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(vs.base)+len(vs.local))
+	if !vs.cleared {
+		for k, raw := range vs.base {
+			out[k] = raw
+		}
+	}
+	for k, v := range vs.local {
+		if v.deleted {
+			delete(out, k)
+			continue
+		}
+		if v.raw == nil {
+			raw, err := codec.Marshal(v.live)
+			if err != nil {
+				return nil, fmt.Errorf("session value %q: %w: %w", k, ErrEncode, err)
+			}
+			v.raw = raw
+		}
+		out[k] = v.raw
+	}
+	return out, nil
+}
+
+// rebase puts this request's changes on top of a newer base: plain
+// changes are kept as they are, Modify updates re-run on the new values.
+func (vs *valueSet) rebase(base map[string][]byte) {
+	vs.base = base
+	for k := range vs.local {
+		if _, changed := vs.changes[k]; !changed {
+			delete(vs.local, k) // decoded from the old base
+		}
+	}
+	for k := range vs.redo {
+		delete(vs.local, k)
+	}
+	for _, f := range vs.redo {
+		f()
+	}
+}
+
+// saved makes the values just written the new base.
+func (vs *valueSet) saved(written map[string][]byte) {
+	*vs = valueSet{base: written}
+}
