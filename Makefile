@@ -41,7 +41,7 @@ benchstat: ## summarize bench.txt (or OLD=a.txt NEW=b.txt to compare)
 	$(GO) run $(BENCHSTAT) $(if $(OLD),$(OLD) $(NEW),bench.txt)
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
-	@for f in FuzzValidToken FuzzDecodeValues FuzzJSONCodec; do \
+	@for f in FuzzValidToken FuzzDecodeValues FuzzJSONCodec FuzzJSONFastPaths; do \
 		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-30s} ./core || exit 1; done
 
 clean: ## remove local databases and benchmark output

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Codec encodes one session value at a time. Each value is stored as its own
@@ -31,7 +32,32 @@ type JSONCodec struct{}
 func (JSONCodec) Marshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 // Unmarshal decodes JSON into ptr; see JSONCodec for the *any case.
+// Strings without escapes, integers and booleans, the common session
+// values, are read without reflection.
 func (JSONCodec) Unmarshal(data []byte, ptr any) error {
+	switch p := ptr.(type) {
+	case *string:
+		if s, ok := plainJSONString(data); ok {
+			*p = s
+			return nil
+		}
+	case *int:
+		if n, ok := plainJSONInt(data); ok && n >= math.MinInt && n <= math.MaxInt {
+			*p = int(n)
+			return nil
+		}
+	case *int64:
+		if n, ok := plainJSONInt(data); ok {
+			*p = n
+			return nil
+		}
+	case *bool:
+		switch string(data) {
+		case "true", "false":
+			*p = data[0] == 't'
+			return nil
+		}
+	}
 	p, ok := ptr.(*any)
 	if !ok {
 		return json.Unmarshal(data, ptr)
@@ -99,4 +125,51 @@ func (GobCodec) Unmarshal(data []byte, ptr any) error {
 		return nil
 	}
 	return assign(ptr, v)
+}
+
+// plainJSONString decodes a JSON string that needs no unescaping: quoted,
+// valid UTF-8, without backslashes or control characters. Anything else is
+// left to encoding/json.
+func plainJSONString(data []byte) (string, bool) {
+	if len(data) < 2 || data[0] != '"' || data[len(data)-1] != '"' {
+		return "", false
+	}
+	body := data[1 : len(data)-1]
+	for _, c := range body {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(body) {
+		return "", false
+	}
+	return string(body), true
+}
+
+// plainJSONInt decodes a JSON integer that fits an int64: an optional
+// minus and digits without leading zeros. Anything else is left to
+// encoding/json.
+func plainJSONInt(data []byte) (int64, bool) {
+	neg := len(data) > 0 && data[0] == '-'
+	digits := data
+	if neg {
+		digits = data[1:]
+	}
+	if len(digits) == 0 || len(digits) > 19 || (digits[0] == '0' && len(digits) > 1) {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	switch {
+	case !neg && n <= math.MaxInt64:
+		return int64(n), true
+	case neg && n <= 1<<63:
+		return -int64(n), true
+	}
+	return 0, false
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"maps"
 	"testing"
@@ -58,4 +59,27 @@ func FuzzJSONCodec(f *testing.F) {
 		var n int
 		_ = JSONCodec{}.Unmarshal(data, &n)
 	})
+}
+
+// FuzzJSONFastPaths checks that the reflection-free reads of strings,
+// integers and booleans agree with encoding/json on any input.
+func FuzzJSONFastPaths(f *testing.F) {
+	for _, seed := range []string{`"plain"`, `"esc\"aped"`, `"\u00e9"`, `-9223372036854775808`, `9223372036854775808`, `007`, `-0`, `true`, `"\xff"`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkFast[string](t, data)
+		checkFast[int](t, data)
+		checkFast[int64](t, data)
+		checkFast[bool](t, data)
+	})
+}
+
+func checkFast[T comparable](t *testing.T, data []byte) {
+	var got, want T
+	gotErr := JSONCodec{}.Unmarshal(data, &got)
+	wantErr := json.Unmarshal(data, &want)
+	if (gotErr == nil) != (wantErr == nil) || got != want {
+		t.Errorf("Unmarshal(%q) into %T = %v, %v; encoding/json gives %v, %v", data, got, got, gotErr, want, wantErr)
+	}
 }
