@@ -450,10 +450,9 @@ func (s *Session) commit(h http.Header, status int) error {
 		}
 		s.refreshIdle()
 	}
-	t := now()
 	switch {
 	case s.stored && (s.tokenChanged || s.persistChanged):
-		s.m.writeCookie(h, s.token, s.persistent, s.rec.Deadline, t)
+		s.m.writeCookie(h, s.token, s.persistent, s.rec.Deadline, now())
 	case !s.stored && s.expireCookie:
 		s.m.expireCookie(h)
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -206,5 +207,24 @@ func TestCoherenceSurvivesDroppedListener(t *testing.T) {
 		if b.m.Cache().Stats().Hits != hits+1 {
 			t.Errorf("round %d: b does not use its cache again after reconnecting", round)
 		}
+	}
+}
+
+func TestInvalidationsRequireTheTrigger(t *testing.T) {
+	db, _ := testdb.Open(t, testdb.Postgres)
+	store, err := gormstore.New(db, gormstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec("DROP TRIGGER hybrid_sessions_notify ON hybrid_sessions").Error; err != nil {
+		t.Fatal(err)
+	}
+	ready := false
+	err = store.Invalidations().Listen(t.Context(), func() { ready = true }, func(core.Invalidation) {})
+	if err == nil || ready || !strings.Contains(err.Error(), "trigger is missing") {
+		t.Errorf("Listen without the trigger: ready %v, error %v; want an error naming the trigger", ready, err)
 	}
 }

@@ -11,6 +11,11 @@
 // manage the schema by hand instead, schema_postgres.sql and
 // schema_sqlite.sql in this directory hold the same tables and indexes.
 //
+// On PostgreSQL the store is shared by every app instance: Migrate also
+// installs a trigger that announces each change with NOTIFY, and
+// Invalidations lets each instance's cache follow them (run
+// Manager.RunInvalidations). On SQLite it is private to one process.
+//
 // Times are stored in UTC to the microsecond: as timestamptz on PostgreSQL,
 // and on SQLite, which has no time type, as fixed-width text
 // ("2006-01-02 15:04:05.000000+00:00"), so that SQLite's text comparison

@@ -42,6 +42,10 @@ CREATE TRIGGER hybrid_sessions_notify AFTER UPDATE OR DELETE ON hybrid_sessions
 	FOR EACH ROW EXECUTE FUNCTION hybrid_sessions_notify();
 `
 
+// triggerInstalledSQL tells whether the trigger of notifySQL exists.
+const triggerInstalledSQL = `SELECT EXISTS (SELECT 1 FROM pg_trigger
+	WHERE tgname = 'hybrid_sessions_notify' AND tgrelid = to_regclass('hybrid_sessions'))`
+
 // Invalidations implements core.SharedStore. On PostgreSQL the store is
 // shared by every app instance, and its changes are announced with
 // LISTEN/NOTIFY; on SQLite it returns nil, as one process owns the file.
@@ -77,6 +81,15 @@ func (l listener) Listen(ctx context.Context, ready func(), deliver func(core.In
 			return fmt.Errorf("gormstore: listen: needs gorm.io/driver/postgres on pgx, got a %T connection", dc)
 		}
 		c := pc.Conn()
+		// Without the trigger nothing is announced, and a cache trusting
+		// the silence would serve stale sessions.
+		var installed bool
+		if err := c.QueryRow(ctx, triggerInstalledSQL).Scan(&installed); err != nil {
+			return discard(failed("listen: check trigger", err))
+		}
+		if !installed {
+			return discard(errors.New("gormstore: listen: the hybrid_sessions_notify trigger is missing; run Store.Migrate or apply schema_postgres.sql"))
+		}
 		if _, err := c.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
 			return discard(failed("listen", err))
 		}
