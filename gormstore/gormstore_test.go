@@ -65,12 +65,20 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-// applySchema creates the table on db from the schema file of kind.
+// applySchema creates the table on db from the schema file of kind (and
+// on PostgreSQL the notify trigger).
 func applySchema(t testing.TB, db *gorm.DB, kind testdb.Kind) {
 	t.Helper()
 	text, err := os.ReadFile("schema_" + string(kind) + ".sql")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if kind == testdb.Postgres {
+		notify, err := os.ReadFile("notify_postgres.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		text = append(text, notify...)
 	}
 	// One Exec: the trigger function's body holds semicolons of its own.
 	if err := db.WithContext(t.Context()).Exec(string(text)).Error; err != nil {

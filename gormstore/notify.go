@@ -2,6 +2,7 @@ package gormstore
 
 import (
 	"context"
+	_ "embed"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -22,25 +23,9 @@ const notifyChannel = "hybrid_sessions"
 // statement's transaction: it costs no round trip, and is sent only if the
 // change commits. Expiry refreshes (the version stays) and the cleanup of
 // expired rows (never served anyway) are not announced.
-const notifySQL = `
-CREATE OR REPLACE FUNCTION hybrid_sessions_notify() RETURNS trigger AS $$
-BEGIN
-	IF TG_OP = 'DELETE' THEN
-		IF OLD.expires_at > now() THEN
-			PERFORM pg_notify('hybrid_sessions', OLD.id || ':0');
-		END IF;
-		RETURN OLD;
-	END IF;
-	IF NEW.version <> OLD.version THEN
-		PERFORM pg_notify('hybrid_sessions', NEW.id || ':' || NEW.version);
-	END IF;
-	RETURN NEW;
-END
-$$ LANGUAGE plpgsql;
-DROP TRIGGER IF EXISTS hybrid_sessions_notify ON hybrid_sessions;
-CREATE TRIGGER hybrid_sessions_notify AFTER UPDATE OR DELETE ON hybrid_sessions
-	FOR EACH ROW EXECUTE FUNCTION hybrid_sessions_notify();
-`
+//
+//go:embed notify_postgres.sql
+var notifySQL string
 
 // triggerInstalledSQL tells whether the trigger of notifySQL exists.
 const triggerInstalledSQL = `SELECT EXISTS (SELECT 1 FROM pg_trigger

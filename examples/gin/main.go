@@ -11,42 +11,8 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
-	"fmt"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/hybridsession/hybridsession/examples/gin/ginapp"
 	"github.com/hybridsession/hybridsession/examples/internal/demo"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "gin example:", err)
-		os.Exit(1)
-	}
-}
-
-func run() error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	slog.SetDefault(log)
-	cfg, err := demo.ParseConfig("gin", "127.0.0.1:8080", os.Args[1:], os.Getenv, os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	m, closeDB, err := demo.Open(ctx, cfg) // database → gormstore → migrate → manager
-	if err != nil {
-		return err
-	}
-	defer closeDB()
-	return demo.Serve(ctx, cfg, m, ginapp.New(m), log)
-}
+func main() { demo.Main("gin", "127.0.0.1:8080", ginapp.New) }
