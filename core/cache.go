@@ -91,6 +91,9 @@ type Cache struct {
 	epoch uint64     // grows with every change; a load that saw it move is not cached
 	seq   uint64     // numbers the puts
 	order []placed   // puts, oldest first, for eviction
+	// writes holds the updates in flight, by id, so that a change announced
+	// while one is in flight keeps its result out of the cache.
+	writes map[string]*pendingWrite
 
 	bypass atomic.Bool // serve nothing from memory: invalidations may be missed
 
@@ -136,6 +139,9 @@ func (c *Cache) Invalidate(id string) {
 	c.mu.Lock()
 	c.epoch++
 	c.items.Delete(id)
+	if w := c.writes[id]; w != nil {
+		w.announced = -1
+	}
 	c.mu.Unlock()
 }
 
@@ -147,6 +153,13 @@ func (c *Cache) apply(inv Invalidation) {
 	c.epoch++ // a load in flight may have read the old version
 	if v, ok := c.items.Get(inv.ID); ok && (inv.Version == 0 || v.(entry).rec.Version < inv.Version) {
 		c.items.Delete(inv.ID)
+	}
+	if w := c.writes[inv.ID]; w != nil && w.announced >= 0 {
+		if inv.Version == 0 {
+			w.announced = -1
+		} else {
+			w.announced = max(w.announced, inv.Version)
+		}
 	}
 	c.mu.Unlock()
 }
@@ -178,6 +191,13 @@ func (c *Cache) peek(id string, now time.Time) (Record, map[string][]byte, bool)
 	}
 	c.hits.Add(1)
 	return e.rec, e.values, true
+}
+
+// pendingWrite is what Update needs to know about the announcements made
+// while its store call runs.
+type pendingWrite struct {
+	n         int   // updates of the id in flight
+	announced int64 // highest version announced meanwhile; -1: removed
 }
 
 // Find answers from the cache when it holds a fresh, unexpired copy, and
@@ -254,7 +274,28 @@ func (c *Cache) Create(ctx context.Context, rec Record) error {
 // Update updates the store, then caches the new version. A conflict drops
 // the cached copy, which is then known to be stale.
 func (c *Cache) Update(ctx context.Context, rec Record, now time.Time) error {
-	if err := c.next.Update(ctx, rec, now); err != nil {
+	c.mu.Lock()
+	w := c.writes[rec.ID]
+	if w == nil {
+		if c.writes == nil {
+			c.writes = map[string]*pendingWrite{}
+		}
+		w = &pendingWrite{}
+		c.writes[rec.ID] = w
+	}
+	w.n++
+	c.mu.Unlock()
+	err := c.next.Update(ctx, rec, now)
+	c.mu.Lock()
+	// Another process may have changed or removed the record between this
+	// update and now, and its announcement found nothing to drop: caching
+	// this version then would serve it until the TTL.
+	superseded := w.announced < 0 || w.announced > rec.Version+1
+	if w.n--; w.n == 0 {
+		delete(c.writes, rec.ID)
+	}
+	c.mu.Unlock()
+	if err != nil {
 		if !errors.Is(err, ErrConflict) {
 			c.errs.Add(1)
 		}
@@ -264,7 +305,11 @@ func (c *Cache) Update(ctx context.Context, rec Record, now time.Time) error {
 	rec.Version++
 	c.mu.Lock()
 	c.epoch++
-	c.put(rec, now)
+	if superseded {
+		c.items.Delete(rec.ID)
+	} else {
+		c.put(rec, now)
+	}
 	c.mu.Unlock()
 	return nil
 }
