@@ -192,10 +192,7 @@ type cookieSpec struct {
 	value string // otherwise, this value
 }
 
-var (
-	noCookieSent = cookieSpec{}
-	liveCookie   = cookieSpec{send: true, live: true}
-)
+var liveCookie = cookieSpec{send: true, live: true}
 
 func badCookie(v string) cookieSpec { return cookieSpec{send: true, value: v} }
 

@@ -229,15 +229,3 @@ func (r response) wantHTML(t testing.TB, want ...string) {
 		}
 	}
 }
-
-// count reads {"count": n} or {"user": ..., "count": n}.
-func (r response) count(t testing.TB) int {
-	t.Helper()
-	var body struct {
-		Count *int `json:"count"`
-	}
-	if err := json.Unmarshal(r.body, &body); err != nil || body.Count == nil {
-		t.Fatalf("%s %s: body %q has no count (%v)", r.method, r.path, r.body, err)
-	}
-	return *body.Count
-}
