@@ -9,7 +9,7 @@ BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 BENCH_COUNT ?= 6
 
 .DEFAULT_GOAL := check
-.PHONY: help run run-echo test check fmt vet lint bench benchstat fuzz clean
+.PHONY: help run run-echo test test-browser check fmt vet lint bench benchstat bench-peers fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ run-echo: ## run the Echo example on http://127.0.0.1:8081 (SQLite file sessions
 
 test: ## run every test with the race detector (what CI runs)
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-browser: ## the example page in headless Chromium (skips without /usr/bin/chromium)
+	cd examples/browsertest && $(GO) test -count=1 ./...
 
 check: fmt vet lint test ## gofmt, go vet, staticcheck, then the tests
 
@@ -39,6 +42,9 @@ bench: ## run the benchmarks $(BENCH_COUNT) times into bench.txt (compare with `
 
 benchstat: ## summarize bench.txt (or OLD=a.txt NEW=b.txt to compare)
 	$(GO) run $(BENCHSTAT) $(if $(OLD),$(OLD) $(NEW),bench.txt)
+
+bench-peers: ## compare with the peer libraries; writes docs/benchmarks.md and its chart (~10 min, PostgreSQL)
+	cd benchmarks && $(GO) run ./cmd/peerbench
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	@for f in FuzzValidToken FuzzDecodeValues FuzzJSONCodec FuzzJSONFastPaths; do \
