@@ -14,9 +14,10 @@
 //     is back the app recovers by itself with every acknowledged write
 //     intact.
 //
-// The tests need PostgreSQL ($HYBRIDSESSION_TEST_POSTGRES, and the server
-// programs initdb and pg_ctl for the private cluster) and skip with a
-// message without it, unless $HYBRIDSESSION_REQUIRE_POSTGRES=1:
+// The multi-process tests need the server named by
+// $HYBRIDSESSION_TEST_POSTGRES, the fault tests the server programs initdb
+// and pg_ctl (for a private cluster); each skips with a message without
+// them, unless $HYBRIDSESSION_REQUIRE_POSTGRES=1:
 //
 //	HYBRIDSESSION_TEST_POSTGRES='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' \
 //		go test -race -count=1 -v ./examples/internal/e2e/
