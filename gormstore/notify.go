@@ -2,8 +2,8 @@ package gormstore
 
 import (
 	"context"
-	_ "embed"
 	"database/sql/driver"
+	_ "embed"
 	"errors"
 	"fmt"
 	"strconv"
