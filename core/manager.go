@@ -61,7 +61,24 @@ type sessionKey struct{}
 func (m *Manager) Begin(r *http.Request) (*Session, *http.Request) {
 	token, sent := m.tokenFromRequest(r)
 	s := &Session{m: m, ctx: r.Context(), token: token, cookieSent: sent}
-	return s, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
+	s.reqCtx = sessionContext{Context: r.Context(), s: s}
+	return s, r.WithContext(&s.reqCtx)
+}
+
+// sessionContext is a request context carrying its session. It lives
+// inside the Session, which saves context.WithValue's allocation on every
+// request.
+type sessionContext struct {
+	context.Context
+	s *Session
+}
+
+// Value returns the session for sessionKey and asks the parent otherwise.
+func (c *sessionContext) Value(key any) any {
+	if _, ok := key.(sessionKey); ok {
+		return c.s
+	}
+	return c.Context.Value(key)
 }
 
 // FromContext returns the session a middleware put into ctx.

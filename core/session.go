@@ -24,8 +24,9 @@ const maxMergeAttempts = 32
 // 5xx), its idle expiry refreshed when due, and its cookie set when it
 // changed. Save commits earlier and returns the error to the handler.
 type Session struct {
-	m   *Manager
-	ctx context.Context
+	m      *Manager
+	ctx    context.Context // the request's, for lazy loads
+	reqCtx sessionContext  // the request's, carrying this session
 
 	mu         sync.Mutex
 	token      string // current token; empty until the session has a record
