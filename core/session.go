@@ -69,8 +69,10 @@ func (s *Session) load() {
 	}
 	id, t := RecordID(s.token), now()
 	if s.m.cache != nil {
-		if rec, values, ok := s.m.cache.peek(id, t); ok && values != nil {
+		if rec, values, ok := s.m.cache.peek(id, t); ok {
 			s.adoptDecoded(rec, values) // the hot path: no timer, no store call
+			// Corrupt data was logged when it was first read from the store.
+			s.vals.cleared = values == nil
 			return
 		}
 	}

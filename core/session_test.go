@@ -535,13 +535,24 @@ func TestTooLarge(t *testing.T) {
 }
 
 func TestCorruptDataIsAnEmptySession(t *testing.T) {
-	h := newHarness(t, core.Config{Cache: core.CacheOptions{TTL: -1}})
+	h := newHarness(t, core.Config{})
 	token := h.newSession("a", 1)
 	ctx := context.Background()
 	rec, _, _ := h.store.Store.Find(ctx, core.RecordID(token), time.Now())
 	rec.Data = []byte("\x01\xff\xff garbage")
 	if err := h.store.Store.Update(ctx, rec, time.Now()); err != nil {
 		t.Fatal(err)
+	}
+	h.m.Cache().Purge()
+	for range 3 { // the first read logs; the cached copy is read quietly
+		h.do(token, 200, func(s *core.Session) {
+			if len(s.Keys()) != 0 {
+				t.Errorf("keys of corrupt data = %v, want none", s.Keys())
+			}
+		})
+	}
+	if n := strings.Count(h.logs.String(), "starting with an empty session"); n != 1 {
+		t.Errorf("corrupt data logged %d times in 3 requests, want once", n)
 	}
 	resp := h.do(token, 200, func(s *core.Session) {
 		if len(s.Keys()) != 0 || s.Err() != nil {
