@@ -1,0 +1,25 @@
+// Package core is the session logic of hybridsession: server-side HTTP
+// sessions kept durably in a Store and read through an in-process cache,
+// committed automatically before the response headers are written. It
+// imports neither Gin, Echo nor GORM; ginsession and echosession adapt it to
+// those frameworks, gormstore keeps sessions in PostgreSQL or SQLite.
+//
+//	m, err := core.NewManager(store, core.Config{}) // the zero Config is the defaults
+//	http.ListenAndServe(addr, m.Middleware(mux))     // then core.FromContext(r.Context())
+//
+// The pieces:
+//
+//   - Manager: configuration (Config), the middleware, log out everywhere
+//     (DestroyUser), background cleanup (RunCleanup) and cache coherence
+//     across processes (RunInvalidations).
+//   - Session: one request's session, loaded on first use. Values are set
+//     with Set and read with the typed Get[T], GetOr, Pop; Modify is an
+//     atomic read-modify-write; Login, Renew, Destroy, SetPersistent,
+//     AddFlash/Flashes. Save commits early and returns the error.
+//   - Store: the durable record of sessions, keyed by the SHA-256 of the
+//     token (RecordID), with a version for conditional updates; storetest
+//     checks an implementation against the contract. Cache is the
+//     read-through, write-through front the manager puts before it.
+//   - Errors are sentinels for errors.Is (ErrUnavailable, ErrDestroyed,
+//     ErrTooLarge, ...); StatusCode maps them to HTTP statuses.
+package core
