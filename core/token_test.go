@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/base64"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -43,3 +44,27 @@ func FuzzValidToken(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCookieHeader feeds arbitrary Cookie headers to the token scan, which
+// attackers reach: it must never panic, and it must only ever accept a
+// value of the exact token shape.
+func FuzzCookieHeader(f *testing.F) {
+	f.Add("session=" + newToken())
+	f.Add(`a=1; session="` + newToken() + `"; b`)
+	f.Add("session=;session")
+	f.Add(";;; session = x ;")
+	m, err := NewManager(nopStore{}, Config{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		r := &http.Request{Header: http.Header{"Cookie": {header}}}
+		token, sent := m.tokenFromRequest(r)
+		if token != "" && (!sent || !validToken(token)) {
+			t.Errorf("tokenFromRequest(%q) = %q, %v; want only valid tokens", header, token, sent)
+		}
+	})
+}
+
+// nopStore is a Store that is never called.
+type nopStore struct{ Store }
