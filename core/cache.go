@@ -53,8 +53,8 @@ func (o CacheOptions) withDefaults() (CacheOptions, error) {
 // entry is what the cache holds for an id.
 type entry struct {
 	rec    Record
-	values map[string][]byte // rec.Data decoded, shared and never modified; nil if corrupt
-	seq    uint64            // the put that stored it
+	values storedValues // rec.Data decoded, shared and never modified; nil if corrupt
+	seq    uint64       // the put that stored it
 }
 
 // placed is one put, in the eviction queue.
@@ -177,7 +177,7 @@ func (c *Cache) Purge() {
 // peek returns the cached record id when it is fresh and unexpired and the
 // cache is in use: the hot path, with no context, timer or store call.
 // Its values come decoded (nil when the data is corrupt).
-func (c *Cache) peek(id string, now time.Time) (Record, map[string][]byte, bool) {
+func (c *Cache) peek(id string, now time.Time) (Record, storedValues, bool) {
 	if c.bypass.Load() {
 		return Record{}, nil, false
 	}
@@ -396,7 +396,7 @@ func (c *Cache) put(rec Record, now time.Time) {
 		c.items.Delete(rec.ID)
 		return
 	}
-	values, _ := DecodeValues(rec.Data) // corrupt: nil, and readers decode and log it
+	values, _ := decodeStored(rec.Data) // corrupt: nil, and readers decode and log it
 	c.seq++
 	c.items.Set(rec.ID, entry{rec, values, c.seq}, ttl)
 	c.order = append(c.order, placed{rec.ID, c.seq})

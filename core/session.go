@@ -96,7 +96,7 @@ func (s *Session) load() {
 // adopt makes rec the session's stored state, keeping nothing of this
 // request's changes. The caller holds s.mu.
 func (s *Session) adopt(rec Record) {
-	values, err := DecodeValues(rec.Data)
+	values, err := decodeStored(rec.Data)
 	if err != nil {
 		s.m.cfg.Logger.Warn("session data corrupt; starting with an empty session",
 			"record", shortID(rec.ID), "error", err)
@@ -107,7 +107,7 @@ func (s *Session) adopt(rec Record) {
 }
 
 // adoptDecoded is adopt with the values already decoded.
-func (s *Session) adoptDecoded(rec Record, values map[string][]byte) {
+func (s *Session) adoptDecoded(rec Record, values storedValues) {
 	s.rec = rec
 	s.stored = true
 	s.userID = rec.UserID
@@ -509,12 +509,12 @@ func (s *Session) save(ctx context.Context, force bool) error {
 
 // record builds the record this session would store, with its data, and
 // returns the values it encodes.
-func (s *Session) record(t time.Time) (Record, map[string][]byte, error) {
+func (s *Session) record(t time.Time) (Record, storedValues, error) {
 	values, err := s.vals.encode(s.m.cfg.Codec)
 	if err != nil {
 		return Record{}, nil, fmt.Errorf("core: %w", err)
 	}
-	data := EncodeValues(values)
+	data := values.encode()
 	if len(data) > s.m.cfg.MaxDataSize {
 		return Record{}, nil, fmt.Errorf("core: %w: %d bytes, limit %d", ErrTooLarge, len(data), s.m.cfg.MaxDataSize)
 	}

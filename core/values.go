@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 )
 
 // valuesFormat is the first byte of encoded session data; a later format
@@ -16,25 +17,26 @@ const valuesFormat = 1
 // the key, the value's length and the value, lengths as uvarints. Empty
 // values encode as nil.
 func EncodeValues(values map[string][]byte) []byte {
-	if len(values) == 0 {
+	return storedFrom(values).encode()
+}
+
+// encode packs sorted values; see EncodeValues.
+func (sv storedValues) encode() []byte {
+	if len(sv) == 0 {
 		return nil
 	}
-	keys := make([]string, 0, len(values))
 	size := 1 + binary.MaxVarintLen64
-	for k, v := range values {
-		keys = append(keys, k)
-		size += 2*binary.MaxVarintLen64 + len(k) + len(v)
+	for _, f := range sv {
+		size += 2*binary.MaxVarintLen64 + len(f.key) + len(f.raw)
 	}
-	slices.Sort(keys)
 	b := make([]byte, 0, size)
 	b = append(b, valuesFormat)
-	b = binary.AppendUvarint(b, uint64(len(keys)))
-	for _, k := range keys {
-		b = binary.AppendUvarint(b, uint64(len(k)))
-		b = append(b, k...)
-		v := values[k]
-		b = binary.AppendUvarint(b, uint64(len(v)))
-		b = append(b, v...)
+	b = binary.AppendUvarint(b, uint64(len(sv)))
+	for _, f := range sv {
+		b = binary.AppendUvarint(b, uint64(len(f.key)))
+		b = append(b, f.key...)
+		b = binary.AppendUvarint(b, uint64(len(f.raw)))
+		b = append(b, f.raw...)
 	}
 	return b
 }
@@ -43,8 +45,51 @@ func EncodeValues(values map[string][]byte) []byte {
 // which must not be modified afterwards. Malformed data gives an error
 // wrapping ErrCorrupt.
 func DecodeValues(data []byte) (map[string][]byte, error) {
+	sv, err := decodeStored(data)
+	if err != nil {
+		return nil, err
+	}
+	values := make(map[string][]byte, len(sv))
+	for _, f := range sv {
+		values[f.key] = f.raw
+	}
+	return values, nil
+}
+
+// storedValues are a record's values as stored, sorted by key, their raw
+// bytes pointing into the record's Data: the compact, read-only form that
+// the cache keeps and requests share.
+type storedValues []storedValue
+
+type storedValue struct {
+	key string
+	raw []byte
+}
+
+// get returns the raw value under key.
+func (sv storedValues) get(key string) ([]byte, bool) {
+	i, ok := slices.BinarySearchFunc(sv, key, func(f storedValue, k string) int { return strings.Compare(f.key, k) })
+	if !ok {
+		return nil, false
+	}
+	return sv[i].raw, true
+}
+
+// storedFrom sorts values into their stored form.
+func storedFrom(values map[string][]byte) storedValues {
+	sv := make(storedValues, 0, len(values))
+	for k, v := range values {
+		sv = append(sv, storedValue{k, v})
+	}
+	slices.SortFunc(sv, func(a, b storedValue) int { return strings.Compare(a.key, b.key) })
+	return sv
+}
+
+// decodeStored unpacks data; see DecodeValues. No data is no values (an
+// empty, non-nil result).
+func decodeStored(data []byte) (storedValues, error) {
 	if len(data) == 0 {
-		return map[string][]byte{}, nil
+		return storedValues{}, nil
 	}
 	if data[0] != valuesFormat {
 		return nil, fmt.Errorf("%w: unknown format %d", ErrCorrupt, data[0])
@@ -64,7 +109,7 @@ func DecodeValues(data []byte) (map[string][]byte, error) {
 		return nil, fmt.Errorf("%w: bad value count", ErrCorrupt)
 	}
 	rest = rest[w:]
-	values := make(map[string][]byte, count)
+	sv := make(storedValues, 0, count)
 	for range count {
 		k, ok := next()
 		if !ok {
@@ -74,12 +119,16 @@ func DecodeValues(data []byte) (map[string][]byte, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: truncated value", ErrCorrupt)
 		}
-		values[string(k)] = v
+		key := string(k)
+		if n := len(sv); n > 0 && sv[n-1].key >= key {
+			return nil, fmt.Errorf("%w: keys out of order", ErrCorrupt)
+		}
+		sv = append(sv, storedValue{key, v})
 	}
 	if len(rest) != 0 {
 		return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(rest))
 	}
-	return values, nil
+	return sv, nil
 }
 
 // assign stores v in *ptr when v's type is assignable to it.

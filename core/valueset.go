@@ -10,7 +10,7 @@ import (
 // reads and changes of this request. A cache hit thus costs no decoding of
 // values the handler does not read.
 type valueSet struct {
-	base    map[string][]byte   // as stored; read-only
+	base    storedValues        // as stored; shared, read-only
 	local   map[string]*value   // decoded or changed in this request
 	changes map[string]struct{} // keys set or deleted since the last save
 	redo    map[string]func()   // Modify updates, re-run on a newer base
@@ -34,7 +34,7 @@ func (vs *valueSet) lookup(key string) (value, bool) {
 	if vs.cleared {
 		return value{}, false
 	}
-	raw, ok := vs.base[key]
+	raw, ok := vs.base.get(key)
 	return value{raw: raw}, ok
 }
 
@@ -83,14 +83,14 @@ func (vs *valueSet) clear() {
 func (vs *valueSet) keys() []string {
 	keys := make([]string, 0, len(vs.base)+len(vs.local))
 	if !vs.cleared {
-		for k := range vs.base {
-			if v, ok := vs.local[k]; !ok || !v.deleted {
-				keys = append(keys, k)
+		for _, f := range vs.base {
+			if v, ok := vs.local[f.key]; !ok || !v.deleted {
+				keys = append(keys, f.key)
 			}
 		}
 	}
 	for k, v := range vs.local {
-		if _, inBase := vs.base[k]; !v.deleted && (vs.cleared || !inBase) {
+		if _, inBase := vs.base.get(k); !v.deleted && (vs.cleared || !inBase) {
 			keys = append(keys, k)
 		}
 	}
@@ -101,8 +101,8 @@ func (vs *valueSet) keys() []string {
 // empty reports whether there are no values.
 func (vs *valueSet) empty() bool {
 	if !vs.cleared {
-		for k := range vs.base {
-			if v, ok := vs.local[k]; !ok || !v.deleted {
+		for _, f := range vs.base {
+			if v, ok := vs.local[f.key]; !ok || !v.deleted {
 				return false
 			}
 		}
@@ -116,11 +116,11 @@ func (vs *valueSet) empty() bool {
 }
 
 // encode returns every value in encoded form, encoding the changed ones.
-func (vs *valueSet) encode(codec Codec) (map[string][]byte, error) {
+func (vs *valueSet) encode(codec Codec) (storedValues, error) {
 	out := make(map[string][]byte, len(vs.base)+len(vs.local))
 	if !vs.cleared {
-		for k, raw := range vs.base {
-			out[k] = raw
+		for _, f := range vs.base {
+			out[f.key] = f.raw
 		}
 	}
 	for k, v := range vs.local {
@@ -137,12 +137,12 @@ func (vs *valueSet) encode(codec Codec) (map[string][]byte, error) {
 		}
 		out[k] = v.raw
 	}
-	return out, nil
+	return storedFrom(out), nil
 }
 
 // rebase puts this request's changes on top of a newer base: plain
 // changes are kept as they are, Modify updates re-run on the new values.
-func (vs *valueSet) rebase(base map[string][]byte) {
+func (vs *valueSet) rebase(base storedValues) {
 	vs.base = base
 	for k := range vs.local {
 		if _, changed := vs.changes[k]; !changed {
@@ -158,6 +158,6 @@ func (vs *valueSet) rebase(base map[string][]byte) {
 }
 
 // saved makes the values just written the new base.
-func (vs *valueSet) saved(written map[string][]byte) {
+func (vs *valueSet) saved(written storedValues) {
 	*vs = valueSet{base: written}
 }
