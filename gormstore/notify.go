@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hybridsession/hybridsession/core"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -26,6 +27,15 @@ const notifyChannel = "hybrid_sessions"
 //
 //go:embed notify_postgres.sql
 var notifySQL string
+
+// The listener checks its connection after listenCheckEvery of silence and
+// gives up when the check takes longer than listenCheckTimeout: a dead
+// connection that nobody closed is noticed within their sum, and the cache
+// is bypassed from then on. Variables, so that tests can shorten them.
+var (
+	listenCheckEvery   = 5 * time.Second
+	listenCheckTimeout = 3 * time.Second
+)
 
 // triggerInstalledSQL tells whether the trigger of notifySQL exists.
 const triggerInstalledSQL = `SELECT EXISTS (SELECT 1 FROM pg_trigger
@@ -80,7 +90,20 @@ func (l listener) Listen(ctx context.Context, ready func(), deliver func(core.In
 		}
 		ready()
 		for {
-			n, err := c.WaitForNotification(ctx)
+			wait, cancel := context.WithTimeout(ctx, listenCheckEvery)
+			n, err := c.WaitForNotification(wait)
+			cancel()
+			if err != nil && ctx.Err() == nil && wait.Err() != nil {
+				// Silence: make sure it is not a dead connection (a network
+				// partition, a hung server), which would never say so.
+				// pgx keeps the connection usable after a timed-out wait.
+				check, cancel := context.WithTimeout(ctx, listenCheckTimeout)
+				err = c.Ping(check)
+				cancel()
+				if err == nil {
+					continue
+				}
+			}
 			if err != nil {
 				// Also on cancellation: the connection still listens.
 				return discard(failed("listen", err))
