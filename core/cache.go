@@ -229,11 +229,17 @@ func (c *Cache) Find(ctx context.Context, id string, now time.Time) (Record, boo
 		rec   Record
 		found bool
 	}
-	v, err, _ := c.loads.Do(id, func() (any, error) {
+	// The load is shared by every caller that misses the same id meanwhile:
+	// it keeps the first caller's deadline but not its cancellation, so
+	// that a client going away does not fail the others, and each caller
+	// stops waiting when its own context ends.
+	load := c.loads.DoChan(id, func() (any, error) {
+		lctx, cancel := detach(ctx)
+		defer cancel()
 		c.mu.Lock()
 		start := c.epoch
 		c.mu.Unlock()
-		rec, found, err := c.next.Find(ctx, id, now)
+		rec, found, err := c.next.Find(lctx, id, now)
 		if err != nil {
 			return nil, err
 		}
@@ -248,12 +254,28 @@ func (c *Cache) Find(ctx context.Context, id string, now time.Time) (Record, boo
 		c.mu.Unlock()
 		return result{rec, found}, nil
 	})
-	if err != nil {
+	select {
+	case <-ctx.Done():
 		c.errs.Add(1)
-		return Record{}, false, err
+		return Record{}, false, fmt.Errorf("core: cache: %w: %w", ErrUnavailable, ctx.Err())
+	case r := <-load:
+		if r.Err != nil {
+			c.errs.Add(1)
+			return Record{}, false, r.Err
+		}
+		v := r.Val.(result)
+		return v.rec, v.found, nil
 	}
-	r := v.(result)
-	return r.rec, r.found, nil
+}
+
+// detach returns a context with ctx's values and deadline but not its
+// cancellation.
+func detach(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := context.WithoutCancel(ctx)
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(d, deadline)
+	}
+	return d, func() {}
 }
 
 // Create inserts into the store, then caches the record.

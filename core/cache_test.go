@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -191,5 +192,43 @@ func TestCacheInvalidate(t *testing.T) {
 	got, _, _ := c.Find(ctx, "a", time.Now())
 	if string(got.Data) != "newer" {
 		t.Errorf("after Invalidate Find = %q, want the store's newer data", got.Data)
+	}
+}
+
+// A caller that gives up does not fail the others waiting for the same
+// load, and is not kept waiting itself.
+func TestCacheSharedLoadOutlivesACancelledCaller(t *testing.T) {
+	ctx := context.Background()
+	store := &slowStore{Store: memstore.New(), release: make(chan struct{})}
+	store.Store.Create(ctx, record("a", time.Hour))
+	c, err := core.NewCache(store, core.CacheOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, cancel := context.WithCancel(ctx)
+	firstDone := make(chan error, 1)
+	go func() {
+		_, _, err := c.Find(first, "a", time.Now())
+		firstDone <- err
+	}()
+	for store.finds.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	secondDone := make(chan bool, 1)
+	go func() {
+		_, found, err := c.Find(ctx, "a", time.Now())
+		secondDone <- found && err == nil
+	}()
+	time.Sleep(10 * time.Millisecond) // let the second join the load
+	cancel()
+	if err := <-firstDone; !errors.Is(err, core.ErrUnavailable) || !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled caller: err = %v, want ErrUnavailable wrapping context.Canceled", err)
+	}
+	close(store.release)
+	if ok := <-secondDone; !ok {
+		t.Error("the other caller failed with the first caller's cancellation")
+	}
+	if got := store.finds.Load(); got != 1 {
+		t.Errorf("store finds = %d, want 1 shared load", got)
 	}
 }
