@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storetest"
 	"github.com/hybridsession/hybridsession/memstore"
 )
 
-func newCache(t *testing.T, opts core.CacheOptions) (*core.Cache, *countingStore) {
+func newCache(t *testing.T, opts core.CacheOptions) (*core.Cache, *storetest.Faulty) {
 	t.Helper()
-	store := &countingStore{Store: memstore.New()}
+	store := storetest.NewFaulty(memstore.New())
 	c, err := core.NewCache(store, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -40,17 +41,17 @@ func TestCacheReadThroughAndWriteThrough(t *testing.T) {
 		}
 	}
 	st := c.Stats()
-	if st.Hits != 3 || st.Misses != 0 || store.calls.Load() != 1 {
-		t.Errorf("stats %+v, store calls %d; want 3 hits, 0 misses, 1 store call (the create)", st, store.calls.Load())
+	if st.Hits != 3 || st.Misses != 0 || store.Calls() != 1 {
+		t.Errorf("stats %+v, store calls %d; want 3 hits, 0 misses, 1 store call (the create)", st, store.Calls())
 	}
 	// A write the store refused never reaches the cache.
-	store.fail.Store(true)
+	store.SetDown(true)
 	rec, _, _ := c.Find(ctx, "a", time.Now())
 	rec.Data = []byte("refused")
 	if err := c.Update(ctx, rec, time.Now()); err == nil {
 		t.Fatal("Update succeeded on a failing store")
 	}
-	store.fail.Store(false)
+	store.SetDown(false)
 	got, _, _ := c.Find(ctx, "a", time.Now())
 	if string(got.Data) != "d" || got.Version != 1 {
 		t.Errorf("after a refused update the cache serves %q v%d, want the stored \"d\" v1", got.Data, got.Version)
@@ -74,7 +75,7 @@ func TestCacheTTLBoundsStaleness(t *testing.T) {
 		ctx := context.Background()
 		c, store := newCache(t, core.CacheOptions{TTL: time.Minute})
 		c.Create(ctx, record("a", time.Hour))
-		store.Store.Delete(ctx, "a") // behind the cache's back, as another instance would
+		store.Next().Delete(ctx, "a") // behind the cache's back, as another instance would
 		if _, found, _ := c.Find(ctx, "a", time.Now()); !found {
 			t.Fatal("cached record not served within its TTL")
 		}
@@ -92,12 +93,12 @@ func TestCacheNegative(t *testing.T) {
 		for range 100 {
 			c.Find(ctx, "forged", time.Now())
 		}
-		if got := store.calls.Load(); got != 1 {
+		if got := store.Calls(); got != 1 {
 			t.Errorf("store calls for 100 lookups of one unknown id = %d, want 1", got)
 		}
 		time.Sleep(6 * time.Second)
 		c.Find(ctx, "forged", time.Now())
-		if got := store.calls.Load(); got != 2 {
+		if got := store.Calls(); got != 2 {
 			t.Errorf("store calls after the negative TTL = %d, want 2", got)
 		}
 		// Creating the id clears its negative entry.
@@ -110,12 +111,7 @@ func TestCacheNegative(t *testing.T) {
 
 func TestCacheSingleFlight(t *testing.T) {
 	ctx := context.Background()
-	store := &slowStore{Store: memstore.New(), release: make(chan struct{})}
-	store.Store.Create(ctx, record("a", time.Hour))
-	c, err := core.NewCache(store, core.CacheOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, store := newSlowCache(t)
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
@@ -133,6 +129,19 @@ func TestCacheSingleFlight(t *testing.T) {
 	if got := store.finds.Load(); got != 1 {
 		t.Errorf("store finds for 20 concurrent misses = %d, want 1", got)
 	}
+}
+
+// newSlowCache returns a cache in front of a store holding record "a",
+// whose Finds wait until store.release is closed.
+func newSlowCache(t *testing.T) (*core.Cache, *slowStore) {
+	t.Helper()
+	store := &slowStore{Store: memstore.New(), release: make(chan struct{})}
+	store.Store.Create(context.Background(), record("a", time.Hour))
+	c, err := core.NewCache(store, core.CacheOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, store
 }
 
 type slowStore struct {
@@ -185,9 +194,9 @@ func TestCacheInvalidate(t *testing.T) {
 	ctx := context.Background()
 	c, store := newCache(t, core.CacheOptions{})
 	c.Create(ctx, record("a", time.Hour))
-	rec, _, _ := store.Store.Find(ctx, "a", time.Now())
+	rec, _, _ := store.Next().Find(ctx, "a", time.Now())
 	rec.Data = []byte("newer")
-	store.Store.Update(ctx, rec, time.Now()) // another instance saved
+	store.Next().Update(ctx, rec, time.Now()) // another instance saved
 	c.Invalidate("a")
 	got, _, _ := c.Find(ctx, "a", time.Now())
 	if string(got.Data) != "newer" {
@@ -199,12 +208,7 @@ func TestCacheInvalidate(t *testing.T) {
 // load, and is not kept waiting itself.
 func TestCacheSharedLoadOutlivesACancelledCaller(t *testing.T) {
 	ctx := context.Background()
-	store := &slowStore{Store: memstore.New(), release: make(chan struct{})}
-	store.Store.Create(ctx, record("a", time.Hour))
-	c, err := core.NewCache(store, core.CacheOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, store := newSlowCache(t)
 	first, cancel := context.WithCancel(ctx)
 	firstDone := make(chan error, 1)
 	go func() {

@@ -2,84 +2,24 @@ package core_test
 
 import (
 	"bytes"
-	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storetest"
 	"github.com/hybridsession/hybridsession/memstore"
 )
-
-// countingStore counts the calls that reach a store and can be made to fail.
-type countingStore struct {
-	core.Store
-	calls atomic.Int64
-	fail  atomic.Bool
-}
-
-func (c *countingStore) call(op string) error {
-	c.calls.Add(1)
-	if c.fail.Load() {
-		return fmt.Errorf("test store: %s: %w", op, core.ErrUnavailable)
-	}
-	return nil
-}
-
-func (c *countingStore) Find(ctx context.Context, id string, now time.Time) (core.Record, bool, error) {
-	if err := c.call("find"); err != nil {
-		return core.Record{}, false, err
-	}
-	return c.Store.Find(ctx, id, now)
-}
-
-func (c *countingStore) Create(ctx context.Context, rec core.Record) error {
-	if err := c.call("create"); err != nil {
-		return err
-	}
-	return c.Store.Create(ctx, rec)
-}
-
-func (c *countingStore) Update(ctx context.Context, rec core.Record, now time.Time) error {
-	if err := c.call("update"); err != nil {
-		return err
-	}
-	return c.Store.Update(ctx, rec, now)
-}
-
-func (c *countingStore) Touch(ctx context.Context, id string, exp, now time.Time) error {
-	if err := c.call("touch"); err != nil {
-		return err
-	}
-	return c.Store.Touch(ctx, id, exp, now)
-}
-
-func (c *countingStore) Replace(ctx context.Context, old string, rec core.Record, now time.Time) error {
-	if err := c.call("replace"); err != nil {
-		return err
-	}
-	return c.Store.Replace(ctx, old, rec, now)
-}
-
-func (c *countingStore) Delete(ctx context.Context, id string) error {
-	if err := c.call("delete"); err != nil {
-		return err
-	}
-	return c.Store.Delete(ctx, id)
-}
 
 // harness drives a manager without HTTP servers: each request is Begin,
 // the handler, Commit.
 type harness struct {
 	t     testing.TB
 	m     *core.Manager
-	store *countingStore
+	store *storetest.Faulty
 	logs  *syncBuffer
 }
 
@@ -102,7 +42,7 @@ func (s *syncBuffer) String() string {
 
 func newHarness(t testing.TB, cfg core.Config) *harness {
 	t.Helper()
-	h := &harness{t: t, store: &countingStore{Store: memstore.New()}, logs: &syncBuffer{}}
+	h := &harness{t: t, store: storetest.NewFaulty(memstore.New()), logs: &syncBuffer{}}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(h.logs, nil))
 	}

@@ -79,7 +79,7 @@ func TestModifyReturnsStoredValue(t *testing.T) {
 			t.Errorf("cart = %v, want [apple pear]: Modify saves at once, even before a 500", got)
 		}
 	})
-	h.store.fail.Store(true)
+	h.store.SetDown(true)
 	h.m.Cache().Purge()
 	h.do(token, 200, func(s *core.Session) {
 		if _, err := core.Modify(context.Background(), s, "n", func(n int, _ bool) int { return n + 1 }); err == nil {

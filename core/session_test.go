@@ -18,9 +18,9 @@ import (
 func TestUntouchedSessionCostsNothing(t *testing.T) {
 	h := newHarness(t, core.Config{})
 	token := h.newSession("a", 1)
-	before := h.store.calls.Load()
+	before := h.store.Calls()
 	resp := h.do(token, 200, func(*core.Session) {})
-	if got := h.store.calls.Load() - before; got != 0 {
+	if got := h.store.Calls() - before; got != 0 {
 		t.Errorf("store calls for an untouched session = %d, want 0", got)
 	}
 	if len(resp.header) != 0 {
@@ -38,7 +38,7 @@ func TestNewEmptySessionIsNeverSaved(t *testing.T) {
 	if resp.cookie != nil {
 		t.Errorf("cookie = %v, want none for an empty new session", resp.cookie)
 	}
-	if got := h.store.calls.Load(); got != 0 {
+	if got := h.store.Calls(); got != 0 {
 		t.Errorf("store calls = %d, want 0", got)
 	}
 	if got := resp.header.Get("Vary"); got != "Cookie" {
@@ -122,13 +122,13 @@ func TestMalformedCookieNeverReachesTheStore(t *testing.T) {
 		strings.Repeat("A", 42) + "B", // non-canonical: trailing bits set
 		"../../etc/passwd", strings.Repeat("A", 4096),
 	} {
-		before := h.store.calls.Load()
+		before := h.store.Calls()
 		resp := h.do(bad, 200, func(s *core.Session) {
 			if s.Has("a") {
 				t.Errorf("cookie %.50q: session has a value", bad)
 			}
 		})
-		if got := h.store.calls.Load() - before; got != 0 {
+		if got := h.store.Calls() - before; got != 0 {
 			t.Errorf("cookie %.50q: store calls = %d, want 0", bad, got)
 		}
 		if resp.err != nil {
@@ -336,10 +336,10 @@ func TestIdleTimeout(t *testing.T) {
 		h := newHarness(t, core.Config{IdleTimeout: 10 * time.Minute, IdleRefreshInterval: time.Minute})
 		token := h.newSession("a", 1)
 		// Reads within the refresh interval write nothing.
-		before := h.store.calls.Load()
+		before := h.store.Calls()
 		time.Sleep(30 * time.Second)
 		h.do(token, 200, func(s *core.Session) { check(t, s, "a", 1) })
-		if got := h.store.calls.Load() - before; got != 0 {
+		if got := h.store.Calls() - before; got != 0 {
 			t.Errorf("store calls for a cached read within the refresh interval = %d, want 0", got)
 		}
 		// Activity keeps the session alive past the first idle window.
@@ -363,7 +363,7 @@ func TestIdleRefreshWritesOnlyTheExpiry(t *testing.T) {
 		token := h.newSession("a", 1)
 		time.Sleep(2 * time.Minute)
 		h.do(token, 200, func(s *core.Session) { s.Has("a") })
-		rec, found, _ := h.store.Store.Find(context.Background(), core.RecordID(token), time.Now())
+		rec, found, _ := h.store.Next().Find(context.Background(), core.RecordID(token), time.Now())
 		if !found || rec.Version != 1 {
 			t.Errorf("after an idle refresh: found %v, version %d; want the same version 1", found, rec.Version)
 		}
@@ -387,7 +387,7 @@ func TestDestroy(t *testing.T) {
 	if resp.cookie == nil || resp.cookie.MaxAge >= 0 {
 		t.Errorf("cookie after Destroy = %v, want it expired", resp.cookie)
 	}
-	if _, found, _ := h.store.Store.Find(context.Background(), core.RecordID(token), time.Now()); found {
+	if _, found, _ := h.store.Next().Find(context.Background(), core.RecordID(token), time.Now()); found {
 		t.Error("record survived Destroy")
 	}
 	// Setting a value after Destroy starts a new session with a new token.
@@ -464,7 +464,7 @@ func TestSaveEveryRequest(t *testing.T) {
 	token := h.newSession("n", 1)
 	h.do(token, 200, func(*core.Session) {})
 	h.do(token, 200, func(*core.Session) {})
-	rec, _, _ := h.store.Store.Find(context.Background(), core.RecordID(token), time.Now())
+	rec, _, _ := h.store.Next().Find(context.Background(), core.RecordID(token), time.Now())
 	if rec.Version != 3 {
 		t.Errorf("version = %d, want 3 after two untouched requests", rec.Version)
 	}
@@ -473,7 +473,7 @@ func TestSaveEveryRequest(t *testing.T) {
 func TestFailingStore(t *testing.T) {
 	h := newHarness(t, core.Config{})
 	token := h.newSession("n", 1)
-	h.store.fail.Store(true)
+	h.store.SetDown(true)
 	t.Run("explicit save returns the error", func(t *testing.T) {
 		h.do("", 200, func(s *core.Session) {
 			s.Set("a", 1)
@@ -518,7 +518,7 @@ func TestFailingStore(t *testing.T) {
 			}
 		})
 	})
-	h.store.fail.Store(false)
+	h.store.SetDown(false)
 	h.do(token, 200, func(s *core.Session) { check(t, s, "n", 1) })
 }
 
@@ -538,9 +538,9 @@ func TestCorruptDataIsAnEmptySession(t *testing.T) {
 	h := newHarness(t, core.Config{})
 	token := h.newSession("a", 1)
 	ctx := context.Background()
-	rec, _, _ := h.store.Store.Find(ctx, core.RecordID(token), time.Now())
+	rec, _, _ := h.store.Next().Find(ctx, core.RecordID(token), time.Now())
 	rec.Data = []byte("\x01\xff\xff garbage")
-	if err := h.store.Store.Update(ctx, rec, time.Now()); err != nil {
+	if err := h.store.Next().Update(ctx, rec, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	h.m.Cache().Purge()
@@ -603,7 +603,7 @@ func TestDestroyWinsOverAConcurrentSave(t *testing.T) {
 	if !errors.Is(err, core.ErrDestroyed) || core.StatusCode(err) != http.StatusConflict {
 		t.Errorf("late commit = %v, want ErrDestroyed (409)", err)
 	}
-	if _, found, _ := h.store.Store.Find(context.Background(), core.RecordID(token), time.Now()); found {
+	if _, found, _ := h.store.Next().Find(context.Background(), core.RecordID(token), time.Now()); found {
 		t.Error("a destroyed session was resurrected by a late save")
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storetest"
+	"github.com/hybridsession/hybridsession/memstore"
 )
 
 func TestMain(m *testing.M) {
@@ -27,7 +29,7 @@ func TestMain(m *testing.M) {
 type fixture struct {
 	handler http.Handler
 	m       *core.Manager
-	store   *countingStore
+	store   *storetest.Faulty
 	probe   *probe
 }
 
@@ -46,7 +48,7 @@ const fileBody = handlerMark + "file"
 
 func newFixture(t testing.TB, eng engine, cfg core.Config) *fixture {
 	t.Helper()
-	store := newCountingStore()
+	store := storetest.NewFaulty(memstore.New())
 	m, err := core.NewManager(store, cfg)
 	if err != nil {
 		t.Fatalf("NewManager: %v", err)
@@ -377,11 +379,11 @@ func (b behaviour) check(t *testing.T, f *fixture) {
 	if b.evict && f.m.Cache() != nil {
 		f.m.Cache().Purge()
 	}
-	f.store.reset()
+	f.store.Reset()
 	lookups := f.cacheLookups()
-	f.store.down.Store(b.storeDown)
+	f.store.SetDown(b.storeDown)
 	res := f.get(t, b.path, sent)
-	f.store.down.Store(false)
+	f.store.SetDown(false)
 
 	got := body(t, res)
 	if res.StatusCode != b.wantStatus {
@@ -397,16 +399,16 @@ func (b behaviour) check(t *testing.T, f *fixture) {
 	if b.wantNoHandlr && strings.Contains(got, handlerMark) {
 		t.Errorf("GET %s: body = %q, want nothing the handler wrote", b.path, got)
 	}
-	n, c := f.store.finds.Load(), f.cacheLookups()-lookups
+	n, c := f.store.Calls(storetest.Find), f.cacheLookups()-lookups
 	if (b.wantLookup == lookupNone && n+int64(c) != 0) || (b.wantLookup == lookupSome && n+int64(c) == 0) {
 		t.Errorf("GET %s: %d store and %d cache lookups, want %s", b.path, n, c, map[lookupWant]string{lookupNone: "none", lookupSome: "some"}[b.wantLookup])
 	}
 	if b.path == "/untouched/string" {
-		if n := f.store.calls(); n != 0 {
+		if n := f.store.Calls(); n != 0 {
 			t.Errorf("GET %s: %d store calls, want none", b.path, n)
 		}
 	}
-	if n := f.store.saves.Load(); b.wantSaves != anySaves && n != int64(b.wantSaves) {
+	if n := f.store.Succeeded(storetest.Create, storetest.Update, storetest.Replace); b.wantSaves != anySaves && n != int64(b.wantSaves) {
 		t.Errorf("GET %s: %d saves, want %d", b.path, n, b.wantSaves)
 	}
 	if err := f.probe.err(); !errors.Is(err, b.wantErr) || (err == nil) != (b.wantErr == nil) {

@@ -13,8 +13,10 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storetest"
 	"github.com/hybridsession/hybridsession/echosession"
 	"github.com/hybridsession/hybridsession/ginsession"
+	"github.com/hybridsession/hybridsession/memstore"
 )
 
 // Each adapter reports a failed commit its framework's way: Gin records it
@@ -23,8 +25,8 @@ import (
 // downManager returns a manager whose store is down.
 func downManager(t testing.TB) *core.Manager {
 	t.Helper()
-	store := newCountingStore()
-	store.down.Store(true)
+	store := storetest.NewFaulty(memstore.New())
+	store.SetDown(true)
 	m, err := core.NewManager(store, core.Config{})
 	if err != nil {
 		t.Fatalf("NewManager: %v", err)
@@ -163,7 +165,7 @@ func TestPanicSavesNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store := newCountingStore()
+			store := storetest.NewFaulty(memstore.New())
 			m, err := core.NewManager(store, core.Config{})
 			if err != nil {
 				t.Fatal(err)
@@ -174,7 +176,7 @@ func TestPanicSavesNothing(t *testing.T) {
 			if rec.Code != http.StatusInternalServerError {
 				t.Errorf("status = %d, want %d", rec.Code, http.StatusInternalServerError)
 			}
-			if n := store.saves.Load(); n != 0 {
+			if n := store.Succeeded(storetest.Create, storetest.Update, storetest.Replace); n != 0 {
 				t.Errorf("%d saves, want none", n)
 			}
 			if c := rec.Result().Cookies(); len(c) != 0 {

@@ -7,28 +7,19 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storetest"
 	"github.com/hybridsession/hybridsession/memstore"
 )
 
-// countingStore counts the cleanup passes run against it.
-type countingStore struct {
-	*memstore.Store
-	cleanups atomic.Int64
-}
-
-func (s *countingStore) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
-	s.cleanups.Add(1)
-	return s.Store.DeleteExpired(ctx, now, limit)
-}
-
-func newCountingManager(t *testing.T) (*core.Manager, *countingStore) {
+// newCountingManager returns a manager on a store that counts its calls,
+// such as the cleanup passes.
+func newCountingManager(t *testing.T) (*core.Manager, *storetest.Faulty) {
 	t.Helper()
-	store := &countingStore{Store: memstore.New()}
+	store := storetest.NewFaulty(memstore.New())
 	m, err := core.NewManager(store, core.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +54,7 @@ func TestServeListener(t *testing.T) {
 	if body := get(t, base+"/ok"); body != "ok" {
 		t.Fatalf("GET /ok = %q, want ok", body)
 	}
-	waitFor(t, "a cleanup pass", func() bool { return store.cleanups.Load() >= 2 })
+	waitFor(t, "a cleanup pass", func() bool { return store.Calls(storetest.DeleteExpired) >= 2 })
 
 	slow := make(chan string, 1)
 	go func() { slow <- get(t, base+"/slow") }()
@@ -86,9 +77,9 @@ func TestServeListener(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("ServeListener did not return after its context was cancelled")
 	}
-	n := store.cleanups.Load()
+	n := store.Calls(storetest.DeleteExpired)
 	time.Sleep(30 * time.Millisecond)
-	if got := store.cleanups.Load(); got != n {
+	if got := store.Calls(storetest.DeleteExpired); got != n {
 		t.Errorf("cleanup ran %d more times after shutdown", got-n)
 	}
 	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
@@ -110,7 +101,7 @@ func TestServeListenerCleanupOff(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatalf("ServeListener() = %v, want nil", err)
 	}
-	if n := store.cleanups.Load(); n != 0 {
+	if n := store.Calls(storetest.DeleteExpired); n != 0 {
 		t.Errorf("cleanup ran %d times with interval 0, want none", n)
 	}
 }

@@ -1,0 +1,150 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/hybridsession/hybridsession/core"
+)
+
+// Op names a method of core.Store, for Faulty's counters.
+type Op int
+
+// The operations of core.Store.
+const (
+	Find Op = iota
+	Create
+	Update
+	Touch
+	Replace
+	Delete
+	DeleteUser
+	DeleteExpired
+	Ping
+	numOps
+)
+
+var opNames = [numOps]string{"find", "create", "update", "touch", "replace", "delete", "delete user", "delete expired", "ping"}
+
+func (op Op) String() string { return opNames[op] }
+
+// Faulty wraps a core.Store for tests: it counts the calls that reach the
+// store, and while it is down it fails every call with an error wrapping
+// core.ErrUnavailable, as a database that went away would. Use it to check
+// that a code path makes no store call, or how it behaves in an outage. It
+// is safe for concurrent use.
+type Faulty struct {
+	next      core.Store
+	down      atomic.Bool
+	calls, ok [numOps]atomic.Int64
+}
+
+var _ core.Store = (*Faulty)(nil)
+
+// NewFaulty wraps next, up and with zero counts.
+func NewFaulty(next core.Store) *Faulty { return &Faulty{next: next} }
+
+// Next returns the wrapped store, for reaching it without being counted.
+func (f *Faulty) Next() core.Store { return f.next }
+
+// SetDown makes every later call fail (true) or pass through (false).
+func (f *Faulty) SetDown(down bool) { f.down.Store(down) }
+
+// Calls returns how many calls of ops were made since the last Reset,
+// whatever their outcome; of every operation when ops is empty.
+func (f *Faulty) Calls(ops ...Op) int64 { return sum(&f.calls, ops) }
+
+// Succeeded returns how many calls of ops returned no error since the last
+// Reset; of every operation when ops is empty.
+func (f *Faulty) Succeeded(ops ...Op) int64 { return sum(&f.ok, ops) }
+
+// Reset zeroes the counters.
+func (f *Faulty) Reset() {
+	for op := range numOps {
+		f.calls[op].Store(0)
+		f.ok[op].Store(0)
+	}
+}
+
+func sum(counts *[numOps]atomic.Int64, ops []Op) int64 {
+	if len(ops) == 0 {
+		ops = []Op{Find, Create, Update, Touch, Replace, Delete, DeleteUser, DeleteExpired, Ping}
+	}
+	var n int64
+	for _, op := range ops {
+		n += counts[op].Load()
+	}
+	return n
+}
+
+// call counts op and runs it unless the store is down.
+func (f *Faulty) call(op Op, run func() error) error {
+	f.calls[op].Add(1)
+	if f.down.Load() {
+		return fmt.Errorf("storetest: %s: %w", op, core.ErrUnavailable)
+	}
+	err := run()
+	if err == nil {
+		f.ok[op].Add(1)
+	}
+	return err
+}
+
+// Find implements core.Store.
+func (f *Faulty) Find(ctx context.Context, id string, now time.Time) (rec core.Record, found bool, err error) {
+	err = f.call(Find, func() (err error) {
+		rec, found, err = f.next.Find(ctx, id, now)
+		return err
+	})
+	return rec, found, err
+}
+
+// Create implements core.Store.
+func (f *Faulty) Create(ctx context.Context, rec core.Record) error {
+	return f.call(Create, func() error { return f.next.Create(ctx, rec) })
+}
+
+// Update implements core.Store.
+func (f *Faulty) Update(ctx context.Context, rec core.Record, now time.Time) error {
+	return f.call(Update, func() error { return f.next.Update(ctx, rec, now) })
+}
+
+// Touch implements core.Store.
+func (f *Faulty) Touch(ctx context.Context, id string, expiresAt, now time.Time) error {
+	return f.call(Touch, func() error { return f.next.Touch(ctx, id, expiresAt, now) })
+}
+
+// Replace implements core.Store.
+func (f *Faulty) Replace(ctx context.Context, oldID string, rec core.Record, now time.Time) error {
+	return f.call(Replace, func() error { return f.next.Replace(ctx, oldID, rec, now) })
+}
+
+// Delete implements core.Store.
+func (f *Faulty) Delete(ctx context.Context, id string) error {
+	return f.call(Delete, func() error { return f.next.Delete(ctx, id) })
+}
+
+// DeleteUser implements core.Store.
+func (f *Faulty) DeleteUser(ctx context.Context, userID string) (ids []string, err error) {
+	err = f.call(DeleteUser, func() (err error) {
+		ids, err = f.next.DeleteUser(ctx, userID)
+		return err
+	})
+	return ids, err
+}
+
+// DeleteExpired implements core.Store.
+func (f *Faulty) DeleteExpired(ctx context.Context, now time.Time, limit int) (n int, err error) {
+	err = f.call(DeleteExpired, func() (err error) {
+		n, err = f.next.DeleteExpired(ctx, now, limit)
+		return err
+	})
+	return n, err
+}
+
+// Ping implements core.Store.
+func (f *Faulty) Ping(ctx context.Context) error {
+	return f.call(Ping, func() error { return f.next.Ping(ctx) })
+}
