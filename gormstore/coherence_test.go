@@ -14,6 +14,7 @@ import (
 	"github.com/hybridsession/hybridsession/core"
 	"github.com/hybridsession/hybridsession/gormstore"
 	"github.com/hybridsession/hybridsession/internal/testdb"
+	"gorm.io/gorm"
 )
 
 // instance is one app server: its own connection pool, store, manager and
@@ -33,16 +34,7 @@ func startInstances(t *testing.T, n int) ([]*instance, string) {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	var out []*instance
 	for i := range n {
-		db, err := testdb.OpenDSN(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if sqlDB, err := db.DB(); err == nil {
-				sqlDB.Close()
-			}
-		})
-		store, err := gormstore.New(db, gormstore.Options{})
+		store, err := gormstore.New(openPool(t, dsn), gormstore.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,6 +54,22 @@ func startInstances(t *testing.T, n int) ([]*instance, string) {
 		in.waitCoherent()
 	}
 	return out, dsn
+}
+
+// openPool opens a connection pool of its own on dsn, as another app
+// instance would, closed when the test ends.
+func openPool(t *testing.T, dsn string) *gorm.DB {
+	t.Helper()
+	db, err := testdb.OpenDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if sqlDB, err := db.DB(); err == nil {
+			sqlDB.Close()
+		}
+	})
+	return db
 }
 
 func (in *instance) waitCoherent() {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/hybridsession/hybridsession/core"
 	"github.com/hybridsession/hybridsession/gormstore"
-	"github.com/hybridsession/hybridsession/internal/testdb"
 )
 
 // freezer is a TCP proxy to the database that can stop passing bytes
@@ -107,16 +106,7 @@ func TestPartitionedInstanceServesNothingStale(t *testing.T) {
 	}
 	proxy := newFreezer(t, u.Host)
 	u.Host = proxy.ln.Addr().String()
-	db, err := testdb.OpenDSN(u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if sqlDB, err := db.DB(); err == nil {
-			sqlDB.Close()
-		}
-	})
-	store, err := gormstore.New(db, gormstore.Options{})
+	store, err := gormstore.New(openPool(t, u.String()), gormstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
