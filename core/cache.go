@@ -212,14 +212,11 @@ func (c *Cache) Find(ctx context.Context, id string, now time.Time) (Record, boo
 		}
 		return rec, found, err
 	}
-	if v, ok := c.items.Get(id); ok {
-		rec := v.(entry).rec
-		if !rec.Expired(now) {
-			c.hits.Add(1)
-			return rec, true, nil
-		}
-		// Possibly refreshed by another instance: ask the store.
+	if rec, _, ok := c.peek(id, now); ok {
+		return rec, true, nil
 	}
+	// Missing, or expired here but possibly refreshed by another instance:
+	// ask the store.
 	if _, ok := c.unknown.Get(id); ok {
 		c.negativeHits.Add(1)
 		return Record{}, false, nil

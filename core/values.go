@@ -41,21 +41,6 @@ func (sv storedValues) encode() []byte {
 	return b
 }
 
-// DecodeValues unpacks a record's Data. The returned slices point into data,
-// which must not be modified afterwards. Malformed data gives an error
-// wrapping ErrCorrupt.
-func DecodeValues(data []byte) (map[string][]byte, error) {
-	sv, err := decodeStored(data)
-	if err != nil {
-		return nil, err
-	}
-	values := make(map[string][]byte, len(sv))
-	for _, f := range sv {
-		values[f.key] = f.raw
-	}
-	return values, nil
-}
-
 // storedValues are a record's values as stored, sorted by key, their raw
 // bytes pointing into the record's Data: the compact, read-only form that
 // the cache keeps and requests share.
@@ -85,8 +70,10 @@ func storedFrom(values map[string][]byte) storedValues {
 	return sv
 }
 
-// decodeStored unpacks data; see DecodeValues. No data is no values (an
-// empty, non-nil result).
+// decodeStored unpacks a record's Data, as EncodeValues packs it. The raw
+// values point into data, which must not be modified afterwards. No data
+// is no values (an empty, non-nil result); malformed data (keys out of
+// order included) gives an error wrapping ErrCorrupt.
 func decodeStored(data []byte) (storedValues, error) {
 	if len(data) == 0 {
 		return storedValues{}, nil
