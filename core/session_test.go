@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storetest"
 )
 
 func TestUntouchedSessionCostsNothing(t *testing.T) {
@@ -664,4 +665,28 @@ func TestCacheControlWithSetCookie(t *testing.T) {
 			t.Errorf("handler's Cache-Control %q: got %q, want %q", tc.set, got, tc.want)
 		}
 	}
+}
+
+// A failed idle refresh is logged and skipped: the read it rode on still
+// succeeds. Logs name the record by a prefix of its hash, never the token.
+func TestFailedIdleRefreshIsLoggedNotReturned(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, core.Config{IdleTimeout: 10 * time.Minute, IdleRefreshInterval: time.Minute})
+		token := h.newSession("a", 1)
+		h.do(token, 200, func(s *core.Session) { check(t, s, "a", 1) }) // cached
+		time.Sleep(2 * time.Minute)                                     // a refresh is due
+		h.store.SetDown(true)
+		resp := h.do(token, 200, func(s *core.Session) { check(t, s, "a", 1) })
+		if resp.err != nil {
+			t.Errorf("commit = %v, want nil: the read succeeded", resp.err)
+		}
+		if h.store.Calls(storetest.Touch) != 1 {
+			t.Errorf("touch calls = %d, want 1", h.store.Calls(storetest.Touch))
+		}
+		logs := h.logs.String()
+		mustContain(t, logs, "session idle refresh failed")
+		if id := core.RecordID(token); strings.Contains(logs, token) || strings.Contains(logs, id) || !strings.Contains(logs, id[:12]) {
+			t.Errorf("logs %q: want the record named by its hash prefix only, never the token or the whole hash", logs)
+		}
+	})
 }
