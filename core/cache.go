@@ -222,6 +222,10 @@ func (c *Cache) Find(ctx context.Context, id string, now time.Time) (Record, boo
 		return Record{}, false, nil
 	}
 	c.misses.Add(1)
+	if err := ctx.Err(); err != nil { // the shared load below ignores cancellation
+		c.errs.Add(1)
+		return Record{}, false, fmt.Errorf("core: cache: %w: %w", ErrUnavailable, err)
+	}
 	type result struct {
 		rec   Record
 		found bool

@@ -236,3 +236,18 @@ func TestCacheSharedLoadOutlivesACancelledCaller(t *testing.T) {
 		t.Errorf("store finds = %d, want 1 shared load", got)
 	}
 }
+
+// A caller whose context is already done gets ErrUnavailable every time,
+// never a record loaded by the (cancellation-proof) shared load.
+func TestCacheFindWithADoneContext(t *testing.T) {
+	c, _ := newCache(t, core.CacheOptions{})
+	c.Create(context.Background(), record("a", time.Hour))
+	c.Invalidate("a") // so that Find must load
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 100 {
+		if _, found, err := c.Find(done, "a", time.Now()); found || !errors.Is(err, core.ErrUnavailable) {
+			t.Fatalf("Find with a done context = %v, %v; want not found and ErrUnavailable", found, err)
+		}
+	}
+}
