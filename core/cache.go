@@ -196,6 +196,7 @@ func (c *Cache) peek(id string, now time.Time) (Record, storedValues, bool) {
 // pendingWrite is what Update needs to know about the announcements made
 // while its store call runs.
 type pendingWrite struct {
+	id        string
 	n         int   // updates of the id in flight
 	announced int64 // highest version announced meanwhile; -1: removed
 }
@@ -297,44 +298,74 @@ func (c *Cache) Create(ctx context.Context, rec Record) error {
 // Update updates the store, then caches the new version. A conflict drops
 // the cached copy, which is then known to be stale.
 func (c *Cache) Update(ctx context.Context, rec Record, now time.Time) error {
+	w := c.beginWrite(rec.ID)
+	err := c.next.Update(ctx, rec, now)
+	rec.Version++
+	c.endWrite(w, rec, now, err)
+	return err
+}
+
+// UpdateLocked updates the store under its lock, then caches the new
+// version.
+func (c *Cache) UpdateLocked(ctx context.Context, id string, now time.Time, change func(Record) (Record, error)) error {
+	w := c.beginWrite(id)
+	var written Record
+	err := c.next.UpdateLocked(ctx, id, now, func(cur Record) (Record, error) {
+		rec, err := change(cur)
+		written = rec
+		written.ID, written.Version = id, cur.Version+1
+		return rec, err
+	})
+	c.endWrite(w, written, now, err)
+	return err
+}
+
+// beginWrite registers an update of id about to reach the store.
+func (c *Cache) beginWrite(id string) *pendingWrite {
 	c.mu.Lock()
-	w := c.writes[rec.ID]
+	defer c.mu.Unlock()
+	w := c.writes[id]
 	if w == nil {
 		if c.writes == nil {
 			c.writes = map[string]*pendingWrite{}
 		}
-		w = &pendingWrite{}
-		c.writes[rec.ID] = w
+		w = &pendingWrite{id: id}
+		c.writes[id] = w
 	}
 	w.n++
-	c.mu.Unlock()
-	err := c.next.Update(ctx, rec, now)
+	return w
+}
+
+// endWrite ends the update w with the store's answer err: on success it
+// caches written, the record as now stored, unless another process
+// changed or removed the record meanwhile; on failure it drops the cached
+// copy, which may be stale.
+func (c *Cache) endWrite(w *pendingWrite, written Record, now time.Time, err error) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	// Another process may have changed or removed the record between this
 	// update and now, and its announcement found nothing to drop: caching
 	// this version then would serve it until the TTL.
-	superseded := w.announced < 0 || w.announced > rec.Version+1
+	superseded := w.announced < 0 || w.announced > written.Version
 	if w.n--; w.n == 0 {
-		delete(c.writes, rec.ID)
+		delete(c.writes, w.id)
 	}
-	c.mu.Unlock()
+	c.epoch++
 	if err != nil {
 		if !errors.Is(err, ErrConflict) {
 			c.errs.Add(1)
 		}
-		c.Invalidate(rec.ID)
-		return err
+		c.items.Delete(w.id)
+		if w.n > 0 {
+			w.announced = -1 // the others in flight may be stale too
+		}
+		return
 	}
-	rec.Version++
-	c.mu.Lock()
-	c.epoch++
 	if superseded {
-		c.items.Delete(rec.ID)
+		c.items.Delete(w.id)
 	} else {
-		c.put(rec, now)
+		c.put(written, now)
 	}
-	c.mu.Unlock()
-	return nil
 }
 
 // Touch updates the expiry in the store, then in the cached copy.
@@ -356,8 +387,8 @@ func (c *Cache) Touch(ctx context.Context, id string, expiresAt, now time.Time) 
 }
 
 // Replace replaces in the store, then in the cache.
-func (c *Cache) Replace(ctx context.Context, oldID string, rec Record, now time.Time) error {
-	err := c.next.Replace(ctx, oldID, rec, now)
+func (c *Cache) Replace(ctx context.Context, oldID string, oldVersion int64, rec Record, now time.Time) error {
+	err := c.next.Replace(ctx, oldID, oldVersion, rec, now)
 	c.mu.Lock()
 	c.epoch++
 	c.items.Delete(oldID)

@@ -137,9 +137,11 @@ func (c Config) withDefaults() (Config, error) {
 }
 
 // DefaultErrorHandler answers with the status StatusCode gives for err and
-// its status text; the error itself is not shown to the client.
+// its status text (and Retry-After on a 503); the error itself is not shown
+// to the client.
 func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 	code := StatusCode(err)
+	SetRetryAfter(w.Header(), code)
 	http.Error(w, http.StatusText(code), code)
 }
 

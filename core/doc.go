@@ -20,6 +20,7 @@
 //     token (RecordID), with a version for conditional updates; storetest
 //     checks an implementation against the contract. Cache is the
 //     read-through, write-through front the manager puts before it.
-//   - Errors are sentinels for errors.Is (ErrUnavailable, ErrDestroyed,
-//     ErrTooLarge, ...); StatusCode maps them to HTTP statuses.
+//   - Errors are sentinels for errors.Is (ErrUnavailable, ErrTooLarge,
+//     ...); StatusCode maps them to HTTP statuses, SetRetryAfter adds the
+//     Retry-After of a 503.
 package core

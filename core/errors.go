@@ -22,31 +22,42 @@ var (
 	// Nothing was saved.
 	ErrTooLarge = errors.New("session data too large")
 
-	// ErrConflict is returned by Store.Update when the record is missing or
-	// its version is not the one expected, and by Store.Replace when the old
-	// record is gone: another request changed or removed it since it was
-	// read.
+	// ErrConflict is returned by Store.Update, UpdateLocked and Replace
+	// when the record is missing or its version is not the one expected:
+	// another request changed or removed it since it was read. The manager
+	// handles it (it re-applies the request's changes on the newer record);
+	// it never reaches a handler.
 	ErrConflict = errors.New("session record changed concurrently")
-
-	// ErrDestroyed means the session was destroyed or renewed by another
-	// request while this one was running; its changes were not saved, so
-	// that a logged-out session is never brought back.
-	ErrDestroyed = errors.New("session destroyed by a concurrent request")
 
 	// ErrEncode means a session value could not be encoded by the codec.
 	ErrEncode = errors.New("session value cannot be encoded")
 )
 
 // StatusCode maps an error from the session layer to the HTTP status an
-// error handler should answer with: 503 for an unavailable store, 409 for a
-// session ended by a concurrent request, 500 for everything else.
+// error handler should answer with: 503 for an unavailable store or a
+// session contended past the store timeout (nothing was stored; see
+// SetRetryAfter), 413 for session data over Config.MaxDataSize, 500 for
+// everything else, which is a bug.
 func StatusCode(err error) int {
 	switch {
 	case errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable
-	case errors.Is(err, ErrDestroyed):
-		return http.StatusConflict
+	case errors.Is(err, ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
 	default:
 		return http.StatusInternalServerError
+	}
+}
+
+// RetryAfterSeconds is the Retry-After that SetRetryAfter gives a 503: the
+// store timed out or was contended, and a retry a second later usually
+// succeeds.
+const RetryAfterSeconds = "1"
+
+// SetRetryAfter sets the Retry-After header of a response with the given
+// status when it is a 503, as every error handler of this module does.
+func SetRetryAfter(h http.Header, status int) {
+	if status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", RetryAfterSeconds)
 	}
 }

@@ -10,10 +10,12 @@ import (
 // Manager loads, tracks and commits the sessions of HTTP requests. It is
 // safe for concurrent use; make one per application and share it.
 type Manager struct {
-	cfg    Config
-	store  Store              // the cache when there is one, else the store itself
-	cache  *Cache             // nil when disabled
-	source InvalidationSource // nil unless the cache must follow a shared store
+	cfg     Config
+	store   Store              // the cache when there is one, else the store itself
+	durable Store              // the store itself, for settling unknown outcomes
+	cache   *Cache             // nil when disabled
+	source  InvalidationSource // nil unless the cache must follow a shared store
+	queue   commitQueue        // the writes of each session, in turn
 }
 
 // NewManager returns a manager keeping sessions in store, behind an
@@ -31,7 +33,7 @@ func NewManager(store Store, cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, store: store}
+	m := &Manager{cfg: cfg, store: store, durable: store}
 	if cfg.Cache.TTL >= 0 {
 		if m.cache, err = NewCache(store, cfg.Cache); err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,11 +10,6 @@ import (
 	"sync"
 	"time"
 )
-
-// maxMergeAttempts bounds how often a save re-applies its changes on a newer
-// record before giving up with ErrConflict. Each round lets at least one of
-// the competing requests through, and a short random pause spreads them.
-const maxMergeAttempts = 32
 
 // Session is the session of one request. It loads lazily: nothing touches
 // the store until a method reads or writes a value. It is safe for use by
@@ -50,6 +46,7 @@ type Session struct {
 	expireCookie bool // the cookie must be dropped
 	committed    bool
 	commitErr    error
+	writing      bool // this session holds its turn in the commit queue
 }
 
 // now is the time as sessions record it: UTC, to the microsecond that SQL
@@ -201,8 +198,16 @@ func GetOr[T any](s *Session, key string, def T) T {
 // session is saved at once, with any other pending change; when another
 // request saved first, fn runs again on the newer value. Modify returns the
 // value stored. Use it for counters and carts; fn may run several times and
-// must have no side effects. Unlike other changes, this one is saved even
-// if the response turns out to be an error.
+// must have no side effects. It may read the session (Get, GetOr, Has,
+// UserID, ...), but must not save or destroy it: Save, Modify, Destroy or
+// DestroyUser called from fn panic. Unlike other changes, this one is saved
+// even if the response turns out to be an error.
+//
+// The requests of one session on one instance take turns to save, in the
+// order they arrive, so that contention costs waiting, not errors. A
+// failure wrapping ErrUnavailable means that the change was not stored:
+// the store could not be reached, or the session was contended past the
+// store timeout.
 func Modify[T any](ctx context.Context, s *Session, key string, fn func(old T, ok bool) T) (T, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -211,9 +216,17 @@ func Modify[T any](ctx context.Context, s *Session, key string, fn func(old T, o
 	if s.loadErr != nil {
 		return zero, s.loadErr
 	}
+	// apply runs fn without the session's lock, so that fn may read the
+	// session; the commit queue keeps other saves of this session out.
 	apply := func() {
 		old, ok := get[T](s, key)
-		s.vals.set(key, fn(old, ok))
+		var v T
+		func() {
+			s.mu.Unlock()
+			defer s.mu.Lock()
+			v = fn(old, ok)
+		}()
+		s.vals.set(key, v)
 		s.modified = true
 	}
 	apply()
@@ -366,6 +379,7 @@ func (s *Session) Login(userID string) {
 func (s *Session) Destroy(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.notWriting()
 	if s.token != "" {
 		ctx, cancel := s.m.storeContext(ctx)
 		defer cancel()
@@ -383,6 +397,7 @@ func (s *Session) Destroy(ctx context.Context) error {
 func (s *Session) DestroyUser(ctx context.Context) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.notWriting()
 	s.load()
 	if s.loadErr != nil {
 		return 0, s.loadErr
@@ -393,6 +408,15 @@ func (s *Session) DestroyUser(ctx context.Context) (int, error) {
 	}
 	s.reset()
 	return n, nil
+}
+
+// notWriting panics when the session is being saved: a Modify function
+// that saves or destroys its own session would otherwise wait for itself.
+// The caller holds s.mu.
+func (s *Session) notWriting() {
+	if s.writing {
+		panic("core: a Modify function saved or destroyed the session it modifies; it may read the session, but not Save, Modify or Destroy it")
+	}
 }
 
 // reset empties a destroyed session. The caller holds s.mu.
@@ -478,26 +502,30 @@ func addVary(h http.Header) {
 // dirty reports whether save has something to write.
 func (s *Session) dirty(force bool) bool { return s.modified || (force && s.stored) }
 
+// optimisticRounds is how many conditional updates a save tries on a record
+// that other instances keep changing before it writes under the record's
+// lock (Store.UpdateLocked), which guarantees progress.
+const optimisticRounds = 2
+
+// settleTimeout bounds the read that settles a write whose answer was lost.
+const settleTimeout = time.Second
+
 // save writes the session if it changed (or always, when force is set and
 // it exists). The caller holds s.mu.
 func (s *Session) save(ctx context.Context, force bool) error {
 	if !s.dirty(force) {
 		return nil
 	}
+	s.notWriting()
 	ctx, cancel := s.m.storeContext(ctx)
 	defer cancel()
-	t := now()
 	var err error
-	switch {
-	case !s.stored:
-		if s.vals.empty() && s.userID == "" {
-			break // an empty new session is never saved
-		}
-		err = s.create(ctx, t)
-	case s.renew:
-		err = s.replace(ctx, t)
-	default:
-		err = s.update(ctx, t)
+	if s.stored {
+		err = s.saveStored(ctx)
+	}
+	// A new session, or one whose record ended while this request ran.
+	if err == nil && !s.stored && !(s.vals.empty() && s.userID == "") {
+		err = s.create(ctx, now())
 	}
 	if err != nil {
 		return err
@@ -505,6 +533,66 @@ func (s *Session) save(ctx context.Context, force bool) error {
 	s.modified, s.renew, s.restartLifetime = false, false, false
 	s.userChanged = false
 	return nil
+}
+
+// saveStored writes the changes of a stored session. It waits for the
+// session's turn on this instance, moves onto the version the previous
+// holder left, and writes: a conditional update (or renewal) that, when
+// another instance wrote first, waits a little, reads the record again and
+// re-applies this request's changes, until the deadline; after
+// optimisticRounds conflicts, under the record's lock. The caller holds
+// s.mu.
+func (s *Session) saveStored(ctx context.Context) error {
+	release, err := s.m.queue.acquire(ctx, s.rec.ID)
+	if err != nil {
+		return fmt.Errorf("core: save session: waiting for its turn: %w: %w", ErrUnavailable, err)
+	}
+	s.writing = true
+	defer func() {
+		s.writing = false
+		release()
+	}()
+	s.catchUp(now())
+	for attempt := 1; ; attempt++ {
+		t := now()
+		switch {
+		case s.renew:
+			err = s.replace(ctx, t)
+		case attempt > optimisticRounds:
+			err = s.updateLocked(ctx, t)
+		default:
+			err = s.update(ctx, t)
+		}
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+		// Back off before the reload, never between it and the write, so
+		// that the version read is still current when the write runs.
+		if err := pause(ctx, attempt); err != nil {
+			return fmt.Errorf("core: save session: contended, gave up after %d attempts: %w: %w", attempt, ErrUnavailable, err)
+		}
+		latest, found, err := s.m.store.Find(ctx, s.rec.ID, now())
+		if err != nil {
+			return fmt.Errorf("core: save session: reload: %w", err)
+		}
+		if !found {
+			s.startOver()
+			return nil
+		}
+		s.rebase(latest)
+	}
+}
+
+// catchUp moves the session onto the newest version this instance knows,
+// the one the previous holder of the turn left in the cache, so that the
+// write that follows meets no conflict. The caller holds s.mu.
+func (s *Session) catchUp(t time.Time) {
+	if s.m.cache == nil {
+		return
+	}
+	if rec, _, ok := s.m.cache.peek(s.rec.ID, t); ok && rec.Version > s.rec.Version {
+		s.rebase(rec)
+	}
 }
 
 // record builds the record this session would store, with its data, and
@@ -530,6 +618,75 @@ func (s *Session) record(t time.Time) (Record, storedValues, error) {
 	return rec, values, nil
 }
 
+// update writes the session with one conditional update.
+func (s *Session) update(ctx context.Context, t time.Time) error {
+	rec, values, err := s.record(t)
+	if err != nil {
+		return err
+	}
+	actx, cancel := attemptContext(ctx)
+	defer cancel()
+	err = s.m.store.Update(actx, rec, t)
+	rec.Version++
+	if errors.Is(err, ErrConflict) {
+		return err
+	}
+	if err := s.settle(err, rec); err != nil {
+		return fmt.Errorf("core: save session: %w", err)
+	}
+	s.wrote(rec, values)
+	return nil
+}
+
+// updateLocked writes the session under the record's lock: this request's
+// changes are applied on the record as it is, and no one else can write
+// meanwhile.
+func (s *Session) updateLocked(ctx context.Context, t time.Time) error {
+	var rec Record
+	var values storedValues
+	actx, cancel := attemptContext(ctx)
+	defer cancel()
+	err := s.m.store.UpdateLocked(actx, s.rec.ID, t, func(cur Record) (Record, error) {
+		s.rebase(cur)
+		var err error
+		rec, values, err = s.record(t)
+		return rec, err
+	})
+	if errors.Is(err, ErrConflict) {
+		return err
+	}
+	rec.Version++
+	if err := s.settle(err, rec); err != nil {
+		return fmt.Errorf("core: save session: %w", err)
+	}
+	s.wrote(rec, values)
+	return nil
+}
+
+// replace renews the session: its record moves to a new token, if it is
+// still at the version this request last saw.
+func (s *Session) replace(ctx context.Context, t time.Time) error {
+	rec, values, err := s.record(t)
+	if err != nil {
+		return err
+	}
+	token := newToken()
+	rec.ID, rec.Version = RecordID(token), 1
+	actx, cancel := attemptContext(ctx)
+	defer cancel()
+	err = s.m.store.Replace(actx, s.rec.ID, s.rec.Version, rec, t)
+	if errors.Is(err, ErrConflict) {
+		return err
+	}
+	if err := s.settle(err, rec); err != nil {
+		return fmt.Errorf("core: renew session: %w", err)
+	}
+	s.token, s.tokenChanged = token, true
+	s.wrote(rec, values)
+	return nil
+}
+
+// create stores the session under a new token.
 func (s *Session) create(ctx context.Context, t time.Time) error {
 	rec, values, err := s.record(t)
 	if err != nil {
@@ -537,73 +694,55 @@ func (s *Session) create(ctx context.Context, t time.Time) error {
 	}
 	token := newToken()
 	rec.ID, rec.Version = RecordID(token), 1
-	if err := s.m.store.Create(ctx, rec); err != nil {
+	actx, cancel := attemptContext(ctx)
+	defer cancel()
+	if err := s.settle(s.m.store.Create(actx, rec), rec); err != nil {
 		return fmt.Errorf("core: create session: %w", err)
 	}
-	s.token, s.tokenChanged, s.rec, s.stored = token, true, rec, true
-	s.vals.saved(values)
+	s.token, s.tokenChanged = token, true
+	s.wrote(rec, values)
 	return nil
 }
 
-func (s *Session) replace(ctx context.Context, t time.Time) error {
-	rec, values, err := s.record(t)
-	if err != nil {
+// wrote makes rec, just stored with values, the session's stored state.
+func (s *Session) wrote(rec Record, values storedValues) {
+	s.rec, s.stored = rec, true
+	s.vals.saved(values)
+}
+
+// settle finds out whether a write that failed with err was stored all the
+// same. When err is an outage (a timeout or a broken connection after the
+// statement was sent, so that it may have committed and only its answer
+// was lost), it reads the record again with a fresh deadline and returns
+// nil if the record is exactly want, what the write stored. Otherwise it
+// returns err.
+func (s *Session) settle(err error, want Record) error {
+	if err == nil || !errors.Is(err, ErrUnavailable) || want.ID == "" {
 		return err
 	}
-	token := newToken()
-	oldID := s.rec.ID
-	rec.ID, rec.Version = RecordID(token), 1
-	err = s.m.store.Replace(ctx, oldID, rec, t)
-	if errors.Is(err, ErrConflict) {
-		if !s.restartLifetime {
-			return fmt.Errorf("core: renew session: %w", ErrDestroyed)
-		}
-		// Logging in on a session that just ended: start a new one.
-		err = s.m.store.Create(ctx, rec)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), settleTimeout)
+	defer cancel()
+	got, found, ferr := s.m.durable.Find(ctx, want.ID, now())
+	if ferr != nil || !found || got.Version != want.Version || got.UserID != want.UserID || !bytes.Equal(got.Data, want.Data) {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("core: renew session: %w", err)
-	}
-	s.token, s.tokenChanged, s.rec = token, true, rec
-	s.vals.saved(values)
+	s.m.cfg.Logger.Info("session write stored although its answer was lost", "record", shortID(want.ID), "error", err)
 	return nil
 }
 
-// update writes the changed session with a conditional update; when another
-// request saved first, it re-applies this request's changes on the newer
-// record and tries again.
-func (s *Session) update(ctx context.Context, t time.Time) error {
-	for attempt := 1; ; attempt++ {
-		rec, values, err := s.record(t)
-		if err != nil {
-			return err
-		}
-		err = s.m.store.Update(ctx, rec, t)
-		if err == nil {
-			rec.Version++
-			s.rec = rec
-			s.vals.saved(values)
-			return nil
-		}
-		if !errors.Is(err, ErrConflict) || attempt == maxMergeAttempts {
-			return fmt.Errorf("core: save session: %w", err)
-		}
-		latest, found, err := s.m.store.Find(ctx, rec.ID, t)
-		if err != nil {
-			return fmt.Errorf("core: save session: reload: %w", err)
-		}
-		if !found {
-			return fmt.Errorf("core: save session: %w", ErrDestroyed)
-		}
-		s.rebase(latest)
-		if err := pause(ctx, attempt); err != nil {
-			return fmt.Errorf("core: save session: %w: %w", ErrUnavailable, err)
-		}
+// attemptContext gives one store write half of the time left before ctx's
+// deadline, so that a write whose answer is lost leaves time to settle it,
+// and a conflict time to try again.
+func attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, time.Now().Add(time.Until(d)/2))
 	}
+	return ctx, func() {}
 }
 
 // pause waits a random few milliseconds, more after more attempts, so that
-// requests competing for one record do not retry in lockstep.
+// requests of several instances competing for one record do not retry in
+// lockstep.
 func pause(ctx context.Context, attempt int) error {
 	t := time.NewTimer(time.Duration(rand.Int64N(int64(min(attempt, 10)) * int64(time.Millisecond))))
 	defer t.Stop()
@@ -626,6 +765,24 @@ func (s *Session) rebase(latest Record) {
 	if s.persistChanged {
 		s.persistent = persistent
 	}
+}
+
+// startOver makes this request's changes the beginning of a new session,
+// because its record was destroyed, renewed by another request or expired
+// while this one ran. The late changes never bring the old session back,
+// and the request is not failed for them: it gets a fresh session, as a
+// request that arrives with that token now would.
+func (s *Session) startOver() {
+	if !s.userChanged {
+		s.userID = ""
+	}
+	if !s.persistChanged {
+		s.persistent = !s.m.cfg.BrowserSessionCookies
+	}
+	s.expireCookie = s.cookieSent || s.tokenChanged
+	s.token, s.tokenChanged = "", false
+	s.stored, s.rec, s.renew = false, Record{}, false
+	s.vals.rebase(nil)
 }
 
 // refreshIdle moves the idle expiry forward when it is due, writing the

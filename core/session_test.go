@@ -593,6 +593,9 @@ func TestConcurrentChangesMerge(t *testing.T) {
 	})
 }
 
+// TestDestroyWinsOverAConcurrentSave: a request that loaded a session and
+// saves after another request destroyed it does not bring it back, and is
+// not failed for it: its changes start a fresh session with a new token.
 func TestDestroyWinsOverAConcurrentSave(t *testing.T) {
 	h := newHarness(t, core.Config{})
 	token := h.newSession("a", 1)
@@ -600,13 +603,22 @@ func TestDestroyWinsOverAConcurrentSave(t *testing.T) {
 	late.Has("a")
 	h.do(token, 200, func(s *core.Session) { s.Destroy(context.Background()) })
 	late.Set("b", 2)
-	err := late.Commit(http.Header{}, 200)
-	if !errors.Is(err, core.ErrDestroyed) || core.StatusCode(err) != http.StatusConflict {
-		t.Errorf("late commit = %v, want ErrDestroyed (409)", err)
+	hdr := http.Header{}
+	if err := late.Commit(hdr, 200); err != nil {
+		t.Fatalf("late commit = %v, want nil (a fresh session)", err)
 	}
 	if _, found, _ := h.store.Next().Find(context.Background(), core.RecordID(token), time.Now()); found {
 		t.Error("a destroyed session was resurrected by a late save")
 	}
+	cookies := (&http.Response{Header: hdr}).Cookies()
+	if len(cookies) != 1 || cookies[0].Value == token || cookies[0].Value == "" {
+		t.Fatalf("late commit cookies = %v, want one with a new token", cookies)
+	}
+	h.do(cookies[0].Value, 200, func(s *core.Session) {
+		if got := strings.Join(s.Keys(), ","); got != "b" {
+			t.Errorf("fresh session keys = %q, want only the late change b", got)
+		}
+	})
 }
 
 func (h *harness) begin(token string) *core.Session {

@@ -62,10 +62,21 @@ type Store interface {
 	// record is not an error.
 	Touch(ctx context.Context, id string, expiresAt, now time.Time) error
 
+	// UpdateLocked is the pessimistic Update, for records that optimistic
+	// updates keep missing: it reads the unexpired record id while keeping
+	// every other writer of it out, passes it to change, and stores what
+	// change returns (fields as for Update; Version becomes cur.Version+1),
+	// all as one atomic step. When the record is missing or expired at now
+	// it returns ErrConflict without calling change; an error from change
+	// is returned as it is, and nothing is written.
+	UpdateLocked(ctx context.Context, id string, now time.Time, change func(cur Record) (Record, error)) error
+
 	// Replace deletes the record oldID and creates rec in its place, as one
-	// atomic step (renewal). It returns ErrConflict and creates nothing when
-	// oldID no longer exists or has expired at now.
-	Replace(ctx context.Context, oldID string, rec Record, now time.Time) error
+	// atomic step (renewal), only if oldID exists, has not expired at now
+	// and has Version oldVersion. Otherwise it changes nothing and returns
+	// ErrConflict, so that a change saved by a concurrent request is never
+	// lost to a renewal. A taken rec.ID is an error as for Create.
+	Replace(ctx context.Context, oldID string, oldVersion int64, rec Record, now time.Time) error
 
 	// Delete removes the record. A missing record is not an error.
 	Delete(ctx context.Context, id string) error

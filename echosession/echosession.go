@@ -47,7 +47,7 @@ func MiddlewareWithConfig(cfg Config) echo.MiddlewareFunc {
 // without writing, the middleware commits the session itself. A commit
 // that fails reaches the HTTPErrorHandler as an *echo.HTTPError with the
 // status core.StatusCode gives, the status text as its message and the
-// commit error as its Internal error.
+// commit error as its Internal error; a 503 also gets a Retry-After header.
 //
 // The wrapped writer stays in place after the middleware returns, so that
 // the error response goes through it. Register this middleware outside
@@ -72,7 +72,7 @@ func (cfg Config) ToMiddleware() (echo.MiddlewareFunc, error) {
 			res := c.Response()
 			// On a failed commit the error handler writes through the
 			// wrapped writer again, which lets it through while it renders.
-			g := core.NewGuard(s, func(err error) { c.Error(httpError(err)) })
+			g := core.NewGuard(s, func(err error) { c.Error(httpError(c, err)) })
 			res.Writer = core.WrapWriter(res.Writer, g)
 			if err := next(c); err != nil {
 				return err
@@ -81,16 +81,18 @@ func (cfg Config) ToMiddleware() (echo.MiddlewareFunc, error) {
 				return nil
 			}
 			if err := g.Finish(res.Header(), res.Status); err != nil {
-				return httpError(err)
+				return httpError(c, err)
 			}
 			return nil
 		}
 	}, nil
 }
 
-// httpError turns a commit error into the HTTP error Echo renders.
-func httpError(err error) *echo.HTTPError {
+// httpError turns a commit error into the HTTP error Echo renders, with
+// Retry-After on a 503.
+func httpError(c echo.Context, err error) *echo.HTTPError {
 	code := core.StatusCode(err)
+	core.SetRetryAfter(c.Response().Header(), code)
 	return echo.NewHTTPError(code, http.StatusText(code)).WithInternal(err)
 }
 

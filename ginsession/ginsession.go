@@ -23,11 +23,12 @@ type Config struct {
 }
 
 // DefaultErrorHandler records err with c.Error and aborts with the status
-// core.StatusCode gives for it and a JSON body {"error": "<status text>"};
-// the error itself is not shown to the client.
+// core.StatusCode gives for it and a JSON body {"error": "<status text>"},
+// with Retry-After on a 503; the error itself is not shown to the client.
 func DefaultErrorHandler(c *gin.Context, err error) {
 	_ = c.Error(err)
 	code := core.StatusCode(err)
+	core.SetRetryAfter(c.Writer.Header(), code)
 	c.AbortWithStatusJSON(code, gin.H{"error": http.StatusText(code)})
 }
 

@@ -139,14 +139,74 @@ func (s *Store) Touch(ctx context.Context, id string, expiresAt, now time.Time) 
 	return nil
 }
 
+// UpdateLocked implements core.Store: in one transaction it reads the
+// unexpired record id with SELECT ... FOR UPDATE (on SQLite the
+// transaction's write lock, which dbopen takes at BEGIN, does the same),
+// calls change and writes its result. A missing or expired record is an
+// error wrapping core.ErrConflict.
+func (s *Store) UpdateLocked(ctx context.Context, id string, now time.Time, change func(core.Record) (core.Record, error)) error {
+	var err error // of the statements or change; Transaction's own is of BEGIN or COMMIT
+	txErr := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err = s.updateLocked(tx, id, now, change)
+		return err
+	})
+	if err == nil && txErr != nil {
+		err = failed("update locked", txErr)
+	}
+	return err
+}
+
+func (s *Store) updateLocked(tx *gorm.DB, id string, now time.Time, change func(core.Record) (core.Record, error)) error {
+	var cur row
+	res := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
+		Where("id = ? AND expires_at > ?", id, stamp(now)).Limit(1).Find(&cur)
+	if res.Error != nil {
+		return failed("update locked", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("gormstore: update locked: %w", core.ErrConflict)
+	}
+	rec, err := change(cur.record())
+	if err != nil {
+		return err
+	}
+	rec.ID, rec.Version = id, cur.Version
+	return s.updateIn(tx, "update locked", rec, now)
+}
+
+// updateIn runs the conditional UPDATE of rec through db, reporting
+// failures as op: it writes only the unexpired record at rec.Version.
+func (s *Store) updateIn(db *gorm.DB, op string, rec core.Record, now time.Time) error {
+	r := toRow(rec)
+	res := db.Model(&row{}).
+		Where("id = ? AND version = ? AND expires_at > ?", rec.ID, rec.Version, stamp(now)).
+		Updates(map[string]any{
+			"user_id":    r.UserID,
+			"data":       r.Data,
+			"version":    gorm.Expr("version + 1"),
+			"persistent": r.Persistent,
+			"created_at": r.CreatedAt,
+			"deadline":   r.Deadline,
+			"expires_at": r.ExpiresAt,
+		})
+	if res.Error != nil {
+		return failed(op, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("gormstore: %s: %w", op, core.ErrConflict)
+	}
+	return nil
+}
+
 // Replace implements core.Store: in one transaction it deletes the
-// unexpired record oldID and inserts rec. When oldID is missing or expired
-// it returns an error wrapping core.ErrConflict; when rec's id is taken, an
-// error. Either way nothing changes.
-func (s *Store) Replace(ctx context.Context, oldID string, rec core.Record, now time.Time) error {
+// unexpired record oldID at version oldVersion and inserts rec. When oldID
+// is missing, expired or at another version it returns an error wrapping
+// core.ErrConflict; when rec's id is taken, an error. Either way nothing
+// changes.
+func (s *Store) Replace(ctx context.Context, oldID string, oldVersion int64, rec core.Record, now time.Time) error {
 	var err error // of the statements; Transaction's own is of BEGIN or COMMIT
 	txErr := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		err = s.replace(tx, oldID, rec, now)
+		err = s.replace(tx, oldID, oldVersion, rec, now)
 		return err
 	})
 	if err == nil && txErr != nil {
@@ -155,8 +215,8 @@ func (s *Store) Replace(ctx context.Context, oldID string, rec core.Record, now 
 	return err
 }
 
-func (s *Store) replace(tx *gorm.DB, oldID string, rec core.Record, now time.Time) error {
-	res := tx.Where("id = ? AND expires_at > ?", oldID, stamp(now)).Delete(&row{})
+func (s *Store) replace(tx *gorm.DB, oldID string, oldVersion int64, rec core.Record, now time.Time) error {
+	res := tx.Where("id = ? AND version = ? AND expires_at > ?", oldID, oldVersion, stamp(now)).Delete(&row{})
 	if res.Error != nil {
 		return failed("replace", res.Error)
 	}

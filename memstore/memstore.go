@@ -84,15 +84,36 @@ func (s *Store) Touch(ctx context.Context, id string, expiresAt, now time.Time) 
 	return nil
 }
 
+// UpdateLocked implements core.Store: the store's lock keeps every other
+// writer out while change runs.
+func (s *Store) UpdateLocked(ctx context.Context, id string, now time.Time, change func(core.Record) (core.Record, error)) error {
+	if err := unavailable(ctx, "update locked"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.records[id]
+	if !ok || cur.Expired(now) {
+		return fmt.Errorf("memstore: update locked: %w", core.ErrConflict)
+	}
+	rec, err := change(cur)
+	if err != nil {
+		return err
+	}
+	rec.ID, rec.Version = id, cur.Version+1
+	s.records[id] = rec
+	return nil
+}
+
 // Replace implements core.Store.
-func (s *Store) Replace(ctx context.Context, oldID string, rec core.Record, now time.Time) error {
+func (s *Store) Replace(ctx context.Context, oldID string, oldVersion int64, rec core.Record, now time.Time) error {
 	if err := unavailable(ctx, "replace"); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, ok := s.records[oldID]
-	if !ok || old.Expired(now) {
+	if !ok || old.Expired(now) || old.Version != oldVersion {
 		return fmt.Errorf("memstore: replace: %w", core.ErrConflict)
 	}
 	if _, ok := s.records[rec.ID]; ok {

@@ -17,6 +17,7 @@ const (
 	Find Op = iota
 	Create
 	Update
+	UpdateLocked
 	Touch
 	Replace
 	Delete
@@ -26,7 +27,7 @@ const (
 	numOps
 )
 
-var opNames = [numOps]string{"find", "create", "update", "touch", "replace", "delete", "delete user", "delete expired", "ping"}
+var opNames = [numOps]string{"find", "create", "update", "update locked", "touch", "replace", "delete", "delete user", "delete expired", "ping"}
 
 func (op Op) String() string { return opNames[op] }
 
@@ -70,7 +71,7 @@ func (f *Faulty) Reset() {
 
 func sum(counts *[numOps]atomic.Int64, ops []Op) int64 {
 	if len(ops) == 0 {
-		ops = []Op{Find, Create, Update, Touch, Replace, Delete, DeleteUser, DeleteExpired, Ping}
+		ops = []Op{Find, Create, Update, UpdateLocked, Touch, Replace, Delete, DeleteUser, DeleteExpired, Ping}
 	}
 	var n int64
 	for _, op := range ops {
@@ -116,9 +117,14 @@ func (f *Faulty) Touch(ctx context.Context, id string, expiresAt, now time.Time)
 	return f.call(Touch, func() error { return f.next.Touch(ctx, id, expiresAt, now) })
 }
 
+// UpdateLocked implements core.Store.
+func (f *Faulty) UpdateLocked(ctx context.Context, id string, now time.Time, change func(core.Record) (core.Record, error)) error {
+	return f.call(UpdateLocked, func() error { return f.next.UpdateLocked(ctx, id, now, change) })
+}
+
 // Replace implements core.Store.
-func (f *Faulty) Replace(ctx context.Context, oldID string, rec core.Record, now time.Time) error {
-	return f.call(Replace, func() error { return f.next.Replace(ctx, oldID, rec, now) })
+func (f *Faulty) Replace(ctx context.Context, oldID string, oldVersion int64, rec core.Record, now time.Time) error {
+	return f.call(Replace, func() error { return f.next.Replace(ctx, oldID, oldVersion, rec, now) })
 }
 
 // Delete implements core.Store.

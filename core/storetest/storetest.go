@@ -41,12 +41,18 @@ func Run(t *testing.T, newStore func(t *testing.T) core.Store) {
 		{"Update", testUpdate},
 		{"UpdateConflicts", testUpdateConflicts},
 		{"UpdateConcurrent", testUpdateConcurrent},
+		{"UpdateLocked", testUpdateLocked},
+		{"UpdateLockedMissing", testUpdateLockedMissing},
+		{"UpdateLockedAbort", testUpdateLockedAbort},
+		{"UpdateLockedConcurrent", testUpdateLockedConcurrent},
 		{"Touch", testTouch},
 		{"TouchMissingOrExpired", testTouchMissingOrExpired},
 		{"Replace", testReplace},
 		{"ReplaceConflicts", testReplaceConflicts},
 		{"ReplaceOntoExistingID", testReplaceOntoExistingID},
 		{"ReplaceConcurrent", testReplaceConcurrent},
+		{"ReplaceStaleVersion", testReplaceStaleVersion},
+		{"ReplaceAgainstUpdate", testReplaceAgainstUpdate},
 		{"Delete", testDelete},
 		{"DeleteUser", testDeleteUser},
 		{"DeleteExpired", testDeleteExpired},
@@ -359,6 +365,101 @@ func testUpdateConcurrent(t *testing.T, s core.Store) {
 	}
 }
 
+func testUpdateLocked(t *testing.T, s core.Store) {
+	now := clock()
+	rec := create(t, s, live(now))
+	var seen core.Record
+	next := rec
+	next.UserID, next.Data, next.Persistent = "user-3", []byte("locked"), !rec.Persistent
+	next.ExpiresAt = now.Add(90 * time.Minute)
+	next.Version = 99 // the store sets the version
+	err := s.UpdateLocked(t.Context(), rec.ID, now, func(cur core.Record) (core.Record, error) {
+		seen = cur
+		return next, nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateLocked error = %v, want nil", err)
+	}
+	same(t, seen, rec)
+	next.Version = 2
+	same(t, find(t, s, rec.ID, now), next)
+}
+
+func testUpdateLockedMissing(t *testing.T, s core.Store) {
+	now := clock()
+	for name, id := range map[string]string{"missing": newID(), "expired": create(t, s, expired(now)).ID} {
+		called := false
+		err := s.UpdateLocked(t.Context(), id, now, func(cur core.Record) (core.Record, error) {
+			called = true
+			return cur, nil
+		})
+		wantConflict(t, "UpdateLocked of a "+name+" record", err)
+		if called {
+			t.Errorf("UpdateLocked of a %s record called change", name)
+		}
+	}
+}
+
+func testUpdateLockedAbort(t *testing.T, s core.Store) {
+	now := clock()
+	rec := create(t, s, live(now))
+	abort := errors.New("too large")
+	err := s.UpdateLocked(t.Context(), rec.ID, now, func(cur core.Record) (core.Record, error) {
+		cur.Data = []byte("never stored")
+		return cur, abort
+	})
+	if !errors.Is(err, abort) {
+		t.Errorf("UpdateLocked error = %v, want the error change returned", err)
+	}
+	same(t, find(t, s, rec.ID, now), rec)
+}
+
+// testUpdateLockedConcurrent: locked updates of one record, each appending
+// to what it read, all run and none is lost, also against optimistic
+// updates that conflict with them.
+func testUpdateLockedConcurrent(t *testing.T, s core.Store) {
+	const n = 16
+	now := clock()
+	rec := create(t, s, live(now))
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.UpdateLocked(t.Context(), rec.ID, now, func(cur core.Record) (core.Record, error) {
+				cur.Data = append(bytes.Clone(cur.Data), byte(i))
+				return cur, nil
+			})
+		})
+	}
+	stale := make([]error, 4)
+	for i := range stale {
+		wg.Go(func() { stale[i] = s.Update(t.Context(), rec, now) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("UpdateLocked %d error = %v, want nil", i, err)
+		}
+	}
+	staleWon := 0
+	for _, err := range stale {
+		if err == nil {
+			staleWon++
+		} else {
+			wantConflict(t, "Update racing UpdateLocked", err)
+		}
+	}
+	got := find(t, s, rec.ID, now)
+	if got.Version != int64(1+n+staleWon) {
+		t.Errorf("after %d locked and %d optimistic updates: version %d, want %d", n, staleWon, got.Version, 1+n+staleWon)
+	}
+	// A stale update can only win before every locked one, and writes the
+	// data it started from.
+	if appended := got.Data[min(len(rec.Data), len(got.Data)):]; len(got.Data) != len(rec.Data)+n || len(slices.Compact(slices.Sorted(slices.Values(appended)))) != n {
+		t.Errorf("after %d locked updates: data %v, want %v with each of 0..%d appended once", n, got.Data, rec.Data, n-1)
+	}
+}
+
 func testTouch(t *testing.T, s core.Store) {
 	now := clock()
 	rec := create(t, s, live(now))
@@ -395,7 +496,7 @@ func testReplace(t *testing.T, s core.Store) {
 	next := live(now)
 	next.Version = 5
 	next.Data = []byte("renewed")
-	if err := s.Replace(t.Context(), old.ID, next, now); err != nil {
+	if err := s.Replace(t.Context(), old.ID, old.Version, next, now); err != nil {
 		t.Fatalf("Replace error = %v, want nil", err)
 	}
 	missing(t, s, old.ID, now)
@@ -411,6 +512,13 @@ func testReplaceConflicts(t *testing.T, s core.Store) {
 	}{
 		{"missing", func(*testing.T) string { return newID() }},
 		{"expired", func(t *testing.T) string { return create(t, s, expired(now)).ID }},
+		{"changed since", func(t *testing.T) string {
+			rec := create(t, s, live(now))
+			if err := s.Update(t.Context(), rec, now); err != nil {
+				t.Fatalf("Update error = %v, want nil", err)
+			}
+			return rec.ID // at version 2; Replace expects 1
+		}},
 		{"deleted", func(t *testing.T) string {
 			id := create(t, s, live(now)).ID
 			if err := s.Delete(t.Context(), id); err != nil {
@@ -423,10 +531,94 @@ func testReplaceConflicts(t *testing.T, s core.Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			oldID := tc.oldID(t)
 			next := live(now)
-			wantConflict(t, "Replace", s.Replace(t.Context(), oldID, next, now))
+			wantConflict(t, "Replace", s.Replace(t.Context(), oldID, 1, next, now))
 			missing(t, s, next.ID, now)
-			missing(t, s, oldID, now)
 		})
+	}
+}
+
+// testReplaceStaleVersion: a renewal that read the record before another
+// request updated it must not delete that update with the old record.
+func testReplaceStaleVersion(t *testing.T, s core.Store) {
+	now := clock()
+	old := create(t, s, live(now))
+	updated := old
+	updated.Data = []byte("saved meanwhile")
+	if err := s.Update(t.Context(), updated, now); err != nil {
+		t.Fatalf("Update error = %v, want nil", err)
+	}
+	updated.Version = 2
+	next := live(now)
+	wantConflict(t, "Replace at the version read before the update", s.Replace(t.Context(), old.ID, old.Version, next, now))
+	same(t, find(t, s, old.ID, now), updated)
+	missing(t, s, next.ID, now)
+	if err := s.Replace(t.Context(), old.ID, updated.Version, next, now); err != nil {
+		t.Fatalf("Replace at the current version error = %v, want nil", err)
+	}
+	missing(t, s, old.ID, now)
+	next.Version = 1
+	same(t, find(t, s, next.ID, now), next)
+}
+
+// testReplaceAgainstUpdate races renewals against updates of one record,
+// as a login racing the requests of its session does: whatever the
+// interleaving, exactly the operations that succeeded are in the result.
+// Each round, one Replace and several Updates start at version 1 together:
+// either the Replace wins and every Update conflicts, or an Update wins and
+// the Replace conflicts (it read an older version) and the record keeps
+// the winning update.
+func testReplaceAgainstUpdate(t *testing.T, s core.Store) {
+	const rounds, updates = 20, 4
+	now := clock()
+	for round := range rounds {
+		old := create(t, s, live(now))
+		next := live(now)
+		next.Data = []byte("renewed")
+		var replaceErr error
+		updateErrs := make([]error, updates)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			<-start
+			replaceErr = s.Replace(t.Context(), old.ID, old.Version, next, now)
+		})
+		for i := range updates {
+			wg.Go(func() {
+				changed := old
+				changed.Data = []byte{byte(i)}
+				<-start
+				updateErrs[i] = s.Update(t.Context(), changed, now)
+			})
+		}
+		close(start)
+		wg.Wait()
+		won := -1
+		for i, err := range updateErrs {
+			if err == nil {
+				if won >= 0 {
+					t.Fatalf("round %d: updates %d and %d both succeeded at version 1", round, won, i)
+				}
+				won = i
+				continue
+			}
+			wantConflict(t, "Update racing a Replace", err)
+		}
+		switch {
+		case replaceErr == nil && won >= 0:
+			t.Fatalf("round %d: Replace and Update %d both succeeded on version 1: the update is lost", round, won)
+		case replaceErr == nil:
+			missing(t, s, old.ID, now)
+			next.Version = 1
+			same(t, find(t, s, next.ID, now), next)
+		case won >= 0:
+			wantConflict(t, "Replace racing an Update", replaceErr)
+			missing(t, s, next.ID, now)
+			if got := find(t, s, old.ID, now); got.Version != 2 || !bytes.Equal(got.Data, []byte{byte(won)}) {
+				t.Fatalf("round %d: record = version %d, data %q; want 2, the winning update's %q", round, got.Version, got.Data, []byte{byte(won)})
+			}
+		default:
+			t.Fatalf("round %d: neither the Replace (%v) nor any Update succeeded", round, replaceErr)
+		}
 	}
 }
 
@@ -436,7 +628,7 @@ func testReplaceOntoExistingID(t *testing.T, s core.Store) {
 	taken := create(t, s, live(now))
 	next := live(now)
 	next.ID, next.Data = taken.ID, []byte("intruder")
-	if err := s.Replace(t.Context(), old.ID, next, now); err == nil {
+	if err := s.Replace(t.Context(), old.ID, old.Version, next, now); err == nil {
 		t.Errorf("Replace onto an existing id error = nil, want an error")
 	}
 	same(t, find(t, s, old.ID, now), old)
@@ -455,7 +647,7 @@ func testReplaceConcurrent(t *testing.T, s core.Store) {
 		recs[i] = live(now)
 		wg.Go(func() {
 			<-start
-			errs[i] = s.Replace(t.Context(), old.ID, recs[i], now)
+			errs[i] = s.Replace(t.Context(), old.ID, old.Version, recs[i], now)
 		})
 	}
 	close(start)
@@ -578,7 +770,10 @@ func testCancelledContext(t *testing.T, s core.Store) {
 		{"Create", func() error { return s.Create(ctx, fresh) }},
 		{"Update", func() error { return s.Update(ctx, changed, now) }},
 		{"Touch", func() error { return s.Touch(ctx, rec.ID, now.Add(time.Hour), now) }},
-		{"Replace", func() error { return s.Replace(ctx, rec.ID, fresh, now) }},
+		{"UpdateLocked", func() error {
+			return s.UpdateLocked(ctx, rec.ID, now, func(cur core.Record) (core.Record, error) { return changed, nil })
+		}},
+		{"Replace", func() error { return s.Replace(ctx, rec.ID, rec.Version, fresh, now) }},
 		{"Delete", func() error { return s.Delete(ctx, rec.ID) }},
 		{"DeleteUser", func() error { _, err := s.DeleteUser(ctx, rec.UserID); return err }},
 		{"DeleteExpired", func() error { _, err := s.DeleteExpired(ctx, now.Add(time.Hour), 10); return err }},

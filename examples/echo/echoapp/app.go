@@ -89,6 +89,7 @@ func ErrorHandler(err error, c echo.Context) {
 	if msg == "" {
 		msg = http.StatusText(code)
 	}
+	core.SetRetryAfter(c.Response().Header(), code)
 	var werr error
 	if c.Request().Method == http.MethodHead {
 		werr = c.NoContent(code)

@@ -56,6 +56,7 @@ func render(c *gin.Context, o demo.Outcome) {
 	case o.Redirect != "":
 		c.Redirect(o.Status, o.Redirect)
 	case o.Failed():
+		core.SetRetryAfter(c.Writer.Header(), o.Status)
 		c.AbortWithStatusJSON(o.Status, demo.ErrorBody{Error: o.Error})
 	case o.HTML != nil:
 		c.Data(o.Status, demo.HTMLContentType, o.HTML)
