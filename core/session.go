@@ -47,6 +47,7 @@ type Session struct {
 	committed    bool
 	commitErr    error
 	writing      bool // this session holds its turn in the commit queue
+	modifying    bool // a Modify function is running
 }
 
 // now is the time as sessions record it: UTC, to the microsecond that SQL
@@ -221,11 +222,13 @@ func Modify[T any](ctx context.Context, s *Session, key string, fn func(old T, o
 	apply := func() {
 		old, ok := get[T](s, key)
 		var v T
+		s.modifying = true
 		func() {
 			s.mu.Unlock()
 			defer s.mu.Lock()
 			v = fn(old, ok)
 		}()
+		s.modifying = false
 		s.vals.set(key, v)
 		s.modified = true
 	}
@@ -410,11 +413,11 @@ func (s *Session) DestroyUser(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// notWriting panics when the session is being saved: a Modify function
-// that saves or destroys its own session would otherwise wait for itself.
-// The caller holds s.mu.
+// notWriting panics when a Modify function is running or the session is
+// being saved: a Modify function that saves or destroys its own session
+// would otherwise wait for itself. The caller holds s.mu.
 func (s *Session) notWriting() {
-	if s.writing {
+	if s.writing || s.modifying {
 		panic("core: a Modify function saved or destroyed the session it modifies; it may read the session, but not Save, Modify or Destroy it")
 	}
 }
@@ -513,10 +516,10 @@ const settleTimeout = time.Second
 // save writes the session if it changed (or always, when force is set and
 // it exists). The caller holds s.mu.
 func (s *Session) save(ctx context.Context, force bool) error {
+	s.notWriting()
 	if !s.dirty(force) {
 		return nil
 	}
-	s.notWriting()
 	ctx, cancel := s.m.storeContext(ctx)
 	defer cancel()
 	var err error

@@ -20,8 +20,9 @@ import (
 // instance is one app server: its own connection pool, store, manager and
 // cache, listening for the others' changes.
 type instance struct {
-	t *testing.T
-	m *core.Manager
+	t  *testing.T
+	m  *core.Manager
+	db *gorm.DB
 }
 
 // startInstances starts n instances on one fresh PostgreSQL database and
@@ -34,7 +35,8 @@ func startInstances(t *testing.T, n int) ([]*instance, string) {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	var out []*instance
 	for i := range n {
-		store, err := gormstore.New(openPool(t, dsn), gormstore.Options{})
+		db := openPool(t, dsn)
+		store, err := gormstore.New(db, gormstore.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +50,7 @@ func startInstances(t *testing.T, n int) ([]*instance, string) {
 			t.Fatal(err)
 		}
 		wg.Go(func() { m.RunInvalidations(ctx) })
-		out = append(out, &instance{t: t, m: m})
+		out = append(out, &instance{t: t, m: m, db: db})
 	}
 	for _, in := range out {
 		in.waitCoherent()

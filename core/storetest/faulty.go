@@ -39,6 +39,7 @@ func (op Op) String() string { return opNames[op] }
 type Faulty struct {
 	next      core.Store
 	down      atomic.Bool
+	lose      atomic.Bool
 	calls, ok [numOps]atomic.Int64
 }
 
@@ -52,6 +53,12 @@ func (f *Faulty) Next() core.Store { return f.next }
 
 // SetDown makes every later call fail (true) or pass through (false).
 func (f *Faulty) SetDown(down bool) { f.down.Store(down) }
+
+// SetLoseAnswers makes every later write (Create, Update, UpdateLocked,
+// Replace) reach the store and then fail with an error wrapping
+// core.ErrUnavailable (true), as a statement that committed but whose
+// answer came after the deadline; or behave normally (false).
+func (f *Faulty) SetLoseAnswers(lose bool) { f.lose.Store(lose) }
 
 // Calls returns how many calls of ops were made since the last Reset,
 // whatever their outcome; of every operation when ops is empty.
@@ -89,6 +96,9 @@ func (f *Faulty) call(op Op, run func() error) error {
 	err := run()
 	if err == nil {
 		f.ok[op].Add(1)
+	}
+	if err == nil && f.lose.Load() && (op == Create || op == Update || op == UpdateLocked || op == Replace) {
+		return fmt.Errorf("storetest: %s: answer lost: %w: %w", op, core.ErrUnavailable, context.DeadlineExceeded)
 	}
 	return err
 }

@@ -1,0 +1,101 @@
+package gormstore_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hybridsession/hybridsession/core"
+	"gorm.io/gorm"
+)
+
+// countStatements counts the SQL statements GORM runs on db from now on.
+func countStatements(t *testing.T, db *gorm.DB) *atomic.Int64 {
+	t.Helper()
+	var n atomic.Int64
+	count := func(*gorm.DB) { n.Add(1) }
+	cb := db.Callback()
+	for name, err := range map[string]error{
+		"query":  cb.Query().After("gorm:query").Register("test:count", count),
+		"create": cb.Create().After("gorm:create").Register("test:count", count),
+		"update": cb.Update().After("gorm:update").Register("test:count", count),
+		"delete": cb.Delete().After("gorm:delete").Register("test:count", count),
+		"raw":    cb.Raw().After("gorm:raw").Register("test:count", count),
+		"row":    cb.Row().After("gorm:row").Register("test:count", count),
+	} {
+		if err != nil {
+			t.Fatalf("register %s counter: %v", name, err)
+		}
+	}
+	return &n
+}
+
+// TestContendedSession: 100 concurrent increments of one session at
+// concurrency 2, 16 and 100, on one instance and spread over two, on
+// PostgreSQL: every one succeeds, every count is answered once, the final
+// count is exact on both instances, and on one instance the increments
+// cost at most 1.2 statements each (they queue in memory, not in the
+// database).
+func TestContendedSession(t *testing.T) {
+	for _, n := range []int{1, 2} {
+		in, _ := startInstances(t, n)
+		var stmts []*atomic.Int64
+		for _, i := range in {
+			stmts = append(stmts, countStatements(t, i.db))
+		}
+		for _, conc := range []int{2, 16, 100} {
+			t.Run(fmt.Sprintf("instances=%d/concurrency=%d", n, conc), func(t *testing.T) {
+				const total = 100
+				token := in[0].request("", func(s *core.Session) { s.Set("n", 0) }).Value
+				for _, i := range in {
+					i.count(token) // cached everywhere, as a warm session is
+				}
+				before := int64(0)
+				for _, c := range stmts {
+					before += c.Load()
+				}
+				answers := make([]int, total)
+				sem := make(chan struct{}, conc)
+				var wg sync.WaitGroup
+				start := time.Now()
+				for k := range total {
+					sem <- struct{}{}
+					wg.Go(func() {
+						defer func() { <-sem }()
+						in[k%n].request(token, func(s *core.Session) {
+							v, err := core.Modify(context.Background(), s, "n", func(v int, _ bool) int { return v + 1 })
+							if err != nil {
+								t.Errorf("increment %d: %v", k, err)
+							}
+							answers[k] = v
+						})
+					})
+				}
+				wg.Wait()
+				took := time.Since(start)
+				after := int64(0)
+				for _, c := range stmts {
+					after += c.Load()
+				}
+				seen := make(map[int]bool, total)
+				for _, v := range answers {
+					if v < 1 || v > total || seen[v] {
+						t.Fatalf("answers %v, want each of 1..%d once", answers, total)
+					}
+					seen[v] = true
+				}
+				for _, i := range in {
+					await(t, func() int { return i.count(token) }, total)
+				}
+				per := float64(after-before) / total
+				t.Logf("%d increments, %d at a time on %d instance(s): %v, %.2f statements each", total, conc, n, took.Round(time.Millisecond), per)
+				if n == 1 && per > 1.2 {
+					t.Errorf("%.2f statements per increment on one instance, want at most 1.2", per)
+				}
+			})
+		}
+	}
+}
