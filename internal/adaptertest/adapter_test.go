@@ -393,6 +393,9 @@ func (b behaviour) check(t *testing.T, f *fixture) {
 	if v := hasVary(res); v != b.wantVary {
 		t.Errorf("GET %s: Vary %q has Cookie = %v, want %v", b.path, res.Header.Values("Vary"), v, b.wantVary)
 	}
+	if ra := res.Header.Get("Retry-After"); (res.StatusCode == http.StatusServiceUnavailable) != (ra != "") {
+		t.Errorf("GET %s: status %d with Retry-After %q; want Retry-After exactly on a 503", b.path, res.StatusCode, ra)
+	}
 	if b.wantBody != "" && !strings.Contains(got, b.wantBody) {
 		t.Errorf("GET %s: body = %q, want it to contain %q", b.path, got, b.wantBody)
 	}
