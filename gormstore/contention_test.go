@@ -3,12 +3,14 @@ package gormstore_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/internal/testdb"
 	"gorm.io/gorm"
 )
 
@@ -35,19 +37,34 @@ func countStatements(t *testing.T, db *gorm.DB) *atomic.Int64 {
 
 // TestContendedSession: 100 concurrent increments of one session at
 // concurrency 2, 16 and 100, on one instance and spread over two, on
-// PostgreSQL: every one succeeds, every count is answered once, the final
-// count is exact on both instances, and on one instance the increments
-// cost at most 1.2 statements each (they queue in memory, not in the
-// database).
+// PostgreSQL, and on one instance on SQLite: every one succeeds, every
+// count is answered once, the final count is exact on every instance, and
+// on one instance the increments cost at most 1.2 statements each (they
+// queue in memory, not in the database).
 func TestContendedSession(t *testing.T) {
-	for _, n := range []int{1, 2} {
-		in, _ := startInstances(t, n)
+	for _, setup := range []struct {
+		name  string
+		start func(t *testing.T) []*instance
+	}{
+		{"sqlite", func(t *testing.T) []*instance {
+			store, db := open(t, testdb.SQLite)
+			m, err := core.NewManager(store, core.Config{Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return []*instance{{t: t, m: m, db: db}}
+		}},
+		{"postgres", func(t *testing.T) []*instance { in, _ := startInstances(t, 1); return in }},
+		{"postgres", func(t *testing.T) []*instance { in, _ := startInstances(t, 2); return in }},
+	} {
+		in := setup.start(t)
+		n := len(in)
 		var stmts []*atomic.Int64
 		for _, i := range in {
 			stmts = append(stmts, countStatements(t, i.db))
 		}
 		for _, conc := range []int{2, 16, 100} {
-			t.Run(fmt.Sprintf("instances=%d/concurrency=%d", n, conc), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/instances=%d/concurrency=%d", setup.name, n, conc), func(t *testing.T) {
 				const total = 100
 				token := in[0].request("", func(s *core.Session) { s.Set("n", 0) }).Value
 				for _, i := range in {
