@@ -376,6 +376,33 @@ var cases = []testCase{
 		c.get("/prefs").want(t, 200, `{"prefs":{"theme":"dark"}}`)
 	}},
 
+	{"prefs/session too large", func(t *testing.T, srv *httptest.Server) {
+		// Each preference is its own value of at most 256 bytes; a session
+		// holds 64 KiB of encoded data. The change that would pass the
+		// limit answers 413 with Retry-After absent, and stores nothing.
+		c := newClient(t, srv)
+		value := strings.Repeat("v", demo.MaxPrefValue)
+		for i := 0; ; i++ {
+			if i > 1000 {
+				t.Fatal("1000 preferences of 256 bytes stored, want a 413 before 64 KiB")
+			}
+			r := c.sendJSON("PUT", fmt.Sprintf("/prefs/k%d", i), map[string]string{"value": value})
+			if r.status == http.StatusOK {
+				continue
+			}
+			r.wantError(t, http.StatusRequestEntityTooLarge)
+			if ra := r.header.Get("Retry-After"); ra != "" {
+				t.Errorf("413 with Retry-After %q, want none", ra)
+			}
+			var got struct{ Prefs map[string]string }
+			decode(t, c.get("/prefs"), &got)
+			if len(got.Prefs) != i || got.Prefs[fmt.Sprintf("k%d", i)] != "" {
+				t.Errorf("after the 413 of preference %d: %d preferences stored, want the %d before it", i, len(got.Prefs), i)
+			}
+			return
+		}
+	}},
+
 	{"prefs/post form", func(t *testing.T, srv *httptest.Server) {
 		c := newClient(t, srv)
 		c.postForm("/prefs", url.Values{"key": {"color"}, "value": {"blue"}}).want(t, 200, `{"prefs":{"color":"blue"}}`)
