@@ -19,7 +19,8 @@ type Options struct{}
 // Every method runs its queries with the caller's context, and every
 // failure of the database wraps core.ErrUnavailable.
 type Store struct {
-	db *gorm.DB
+	db    *gorm.DB
+	batch batches // of Update and Create on PostgreSQL (batch.go)
 }
 
 var _ core.Store = (*Store)(nil)
@@ -73,8 +74,12 @@ func (s *Store) Find(ctx context.Context, id string, now time.Time) (core.Record
 }
 
 // Create implements core.Store: it inserts rec with Version 1, and fails
-// without changing anything when its id is taken.
+// without changing anything when its id is taken. On PostgreSQL concurrent
+// Creates are inserted together, by one statement (see batch.go).
 func (s *Store) Create(ctx context.Context, rec core.Record) error {
+	if s.batched() {
+		return s.batch.creates.do(ctx, "create", rec, time.Time{}, s.createBatch)
+	}
 	return s.create(s.db.WithContext(ctx), "create", rec)
 }
 
@@ -104,8 +109,13 @@ func (s *Store) duplicate(err error) bool {
 
 // Update implements core.Store with one conditional UPDATE: it succeeds
 // only on the unexpired record id at version rec.Version, and otherwise
-// returns an error wrapping core.ErrConflict.
+// returns an error wrapping core.ErrConflict. On PostgreSQL concurrent
+// Updates of different records are written together, by one statement
+// (see batch.go).
 func (s *Store) Update(ctx context.Context, rec core.Record, now time.Time) error {
+	if s.batched() {
+		return s.batch.updates.do(ctx, "update", rec, now, s.updateBatch)
+	}
 	r := toRow(rec)
 	res := s.db.WithContext(ctx).Model(&row{}).
 		Where("id = ? AND version = ? AND expires_at > ?", rec.ID, rec.Version, stamp(now)).
