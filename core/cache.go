@@ -18,9 +18,22 @@ type CacheOptions struct {
 	// the store; a record is never served past its own expiry. Negative
 	// disables the cache. Default: 5 minutes.
 	TTL time.Duration
-	// MaxEntries bounds the number of cached records; beyond it the oldest
-	// are evicted first. Default: 100 000.
+	// MaxEntries bounds the number of cached records. Beyond it, or beyond
+	// MaxBytes, the least recently stored records are evicted first, but a
+	// record read since it was stored (or last spared) is spared once and
+	// goes to the back of the line: a session in use survives a flood of new
+	// ones. Default: 100 000.
 	MaxEntries int
+	// MaxBytes bounds the memory of the cached records, as estimated from
+	// their size: data, ids and a fixed EntryOverhead per record for the
+	// map, the decoded index and the bookkeeping. Default: 128 MiB.
+	MaxBytes int64
+	// MaxRecordBytes is the estimated size above which a record is not
+	// cached at all (it is read from the store each time), so that a few
+	// large sessions cannot push out many small ones. Default: MaxBytes/256
+	// (512 KiB), above the largest session Config.MaxDataSize allows by
+	// default.
+	MaxRecordBytes int64
 	// NegativeTTL is how long an unknown record id is remembered as unknown,
 	// so that a replayed forged or stale cookie costs at most one store
 	// query per period. Negative disables it. Default: 5 seconds.
@@ -32,6 +45,14 @@ const (
 	DefaultCacheTTL         = 5 * time.Minute
 	DefaultCacheMaxEntries  = 100_000
 	DefaultCacheNegativeTTL = 5 * time.Second
+	DefaultCacheMaxBytes    = 128 << 20
+	// EntryOverhead is what the cache charges a record beyond its data and
+	// ids: go-cache's map slot and item, the entry, and the decoded index
+	// of its values (charged per value on top). Measured with
+	// BenchmarkCacheHeap.
+	EntryOverhead = 512
+	// valueOverhead is what the decoded index charges per value.
+	valueOverhead = 40
 )
 
 func (o CacheOptions) withDefaults() (CacheOptions, error) {
@@ -47,6 +68,15 @@ func (o CacheOptions) withDefaults() (CacheOptions, error) {
 	if o.NegativeTTL == 0 {
 		o.NegativeTTL = DefaultCacheNegativeTTL
 	}
+	if o.MaxBytes == 0 {
+		o.MaxBytes = DefaultCacheMaxBytes
+	}
+	if o.MaxRecordBytes == 0 {
+		o.MaxRecordBytes = o.MaxBytes / 256
+	}
+	if o.MaxBytes < 0 || o.MaxRecordBytes < 0 {
+		return o, fmt.Errorf("core: negative Cache.MaxBytes %d or MaxRecordBytes %d", o.MaxBytes, o.MaxRecordBytes)
+	}
 	return o, nil
 }
 
@@ -55,6 +85,13 @@ type entry struct {
 	rec    Record
 	values storedValues // rec.Data decoded, shared and never modified; nil if corrupt
 	seq    uint64       // the put that stored it
+	size   int64        // bytes charged for it
+	read   atomic.Bool  // read since stored or last spared from eviction
+}
+
+// entrySize is the estimated memory of a cached record with n values.
+func entrySize(rec *Record, n int) int64 {
+	return int64(EntryOverhead + len(rec.Data) + len(rec.ID) + len(rec.UserID) + n*valueOverhead)
 }
 
 // placed is one put, in the eviction queue.
@@ -71,7 +108,8 @@ type CacheStats struct {
 	Errors        uint64 // store calls that failed
 	Evictions     uint64 // records dropped to stay within MaxEntries
 	Invalidations uint64 // changes announced by other processes
-	Entries       int    // records held now, expired ones included until evicted
+	Entries       int    // records held now, expired ones included until swept
+	Bytes         int64  // their estimated memory (see CacheOptions.MaxBytes)
 	Bypassed      bool   // reads go to the store: invalidations are not being received
 }
 
@@ -87,10 +125,11 @@ type Cache struct {
 	unknown *gocache.Cache // id -> struct{}, the negative cache
 	loads   singleflight.Group
 
-	mu    sync.Mutex // serializes changes of items with epoch and order
-	epoch uint64     // grows with every change; a load that saw it move is not cached
-	seq   uint64     // numbers the puts
-	order []placed   // puts, oldest first, for eviction
+	mu    sync.Mutex   // serializes changes of items with epoch and order
+	epoch uint64       // grows with every change; a load that saw it move is not cached
+	seq   uint64       // numbers the puts
+	order []placed     // puts, oldest first, for eviction
+	bytes atomic.Int64 // estimated memory of items; changed under mu
 	// writes holds the updates in flight, by id, so that a change announced
 	// while one is in flight keeps its result out of the cache.
 	writes map[string]*pendingWrite
@@ -111,12 +150,16 @@ func NewCache(store Store, opts CacheOptions) (*Cache, error) {
 	if opts.TTL < 0 {
 		return nil, errors.New("core: NewCache with a negative TTL; use the store directly")
 	}
-	return &Cache{
+	c := &Cache{
 		next:    store,
 		opts:    opts,
 		items:   gocache.New(opts.TTL, 0),
 		unknown: gocache.New(opts.NegativeTTL, 0),
-	}, nil
+	}
+	// Every removal (Delete, DeleteExpired) gives the entry's bytes back;
+	// Set never overwrites, as put deletes first.
+	c.items.OnEvicted(func(_ string, v any) { c.bytes.Add(-v.(*entry).size) })
+	return c, nil
 }
 
 // Stats returns the cache's counters.
@@ -129,6 +172,7 @@ func (c *Cache) Stats() CacheStats {
 		Evictions:     c.evictions.Load(),
 		Invalidations: c.invalidations.Load(),
 		Entries:       c.items.ItemCount(),
+		Bytes:         c.bytes.Load(),
 		Bypassed:      c.bypass.Load(),
 	}
 }
@@ -151,7 +195,7 @@ func (c *Cache) apply(inv Invalidation) {
 	c.invalidations.Add(1)
 	c.mu.Lock()
 	c.epoch++ // a load in flight may have read the old version
-	if v, ok := c.items.Get(inv.ID); ok && (inv.Version == 0 || v.(entry).rec.Version < inv.Version) {
+	if v, ok := c.items.Get(inv.ID); ok && (inv.Version == 0 || v.(*entry).rec.Version < inv.Version) {
 		c.items.Delete(inv.ID)
 	}
 	if w := c.writes[inv.ID]; w != nil && w.announced >= 0 {
@@ -168,7 +212,8 @@ func (c *Cache) apply(inv Invalidation) {
 func (c *Cache) Purge() {
 	c.mu.Lock()
 	c.epoch++
-	c.items.Flush()
+	c.items.Flush() // calls no OnEvicted
+	c.bytes.Store(0)
 	c.unknown.Flush()
 	c.order = nil
 	c.mu.Unlock()
@@ -185,9 +230,12 @@ func (c *Cache) peek(id string, now time.Time) (Record, storedValues, bool) {
 	if !ok {
 		return Record{}, nil, false
 	}
-	e := v.(entry)
+	e := v.(*entry)
 	if e.rec.Expired(now) {
 		return Record{}, nil, false
+	}
+	if !e.read.Load() {
+		e.read.Store(true)
 	}
 	c.hits.Add(1)
 	return e.rec, e.values, true
@@ -378,7 +426,7 @@ func (c *Cache) Touch(ctx context.Context, id string, expiresAt, now time.Time) 
 	c.mu.Lock()
 	c.epoch++
 	if v, ok := c.items.Get(id); ok {
-		rec := v.(entry).rec
+		rec := v.(*entry).rec
 		rec.ExpiresAt = expiresAt
 		c.put(rec, now)
 	}
@@ -440,36 +488,66 @@ func (c *Cache) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 // Ping passes through to the store.
 func (c *Cache) Ping(ctx context.Context) error { return c.next.Ping(ctx) }
 
-// put caches rec until the earlier of its expiry and the cache TTL, evicting
-// the least recently stored entries beyond MaxEntries. Its values are
-// decoded here, once for all the requests that will read it. The caller
-// holds c.mu.
+// put caches rec until the earlier of its expiry and the cache TTL, unless
+// it is larger than MaxRecordBytes, then evicts what the bounds require.
+// Its values are decoded here, once for all the requests that will read
+// it. The caller holds c.mu.
 func (c *Cache) put(rec Record, now time.Time) {
+	c.items.Delete(rec.ID)
 	ttl := min(rec.ExpiresAt.Sub(now), c.opts.TTL)
-	if ttl <= 0 {
-		c.items.Delete(rec.ID)
+	values, _ := decodeStored(rec.Data) // corrupt: nil, and readers decode and log it
+	size := entrySize(&rec, len(values))
+	if ttl <= 0 || size > c.opts.MaxRecordBytes {
 		return
 	}
-	values, _ := decodeStored(rec.Data) // corrupt: nil, and readers decode and log it
 	c.seq++
-	c.items.Set(rec.ID, entry{rec, values, c.seq}, ttl)
+	c.items.Set(rec.ID, &entry{rec: rec, values: values, seq: c.seq, size: size}, ttl)
+	c.bytes.Add(size)
 	c.order = append(c.order, placed{rec.ID, c.seq})
-	// Every cached id has exactly one queue element with its current seq;
-	// the others are stale and cost nothing to drop. The queue is kept
-	// within twice the bound.
-	for len(c.order) > 0 && (c.items.ItemCount() > c.opts.MaxEntries || len(c.order) > 2*c.opts.MaxEntries) {
+	c.evict()
+}
+
+// evict walks the queue of puts from its oldest end, as far as the bounds
+// require and past any expired entries: an entry read since it was stored
+// or last spared is spared once and queued again at the back (a second
+// chance, as in the CLOCK algorithm); the others are removed. Every cached
+// id has exactly one queue element with its current seq; the others are
+// stale and cost nothing to drop, and the queue is kept within twice
+// MaxEntries. The caller holds c.mu.
+func (c *Cache) evict() {
+	for len(c.order) > 0 {
+		over := c.items.ItemCount() > c.opts.MaxEntries || c.bytes.Load() > c.opts.MaxBytes ||
+			len(c.order) > 2*c.opts.MaxEntries
 		oldest := c.order[0]
+		v, fresh := c.items.Get(oldest.id)
+		if fresh && !over {
+			return
+		}
 		c.order[0] = placed{}
 		c.order = c.order[1:]
-		v, fresh := c.items.Get(oldest.id)
-		if fresh && v.(entry).seq != oldest.seq {
+		if !fresh {
+			c.items.Delete(oldest.id) // expired: swept; or already gone
+			continue
+		}
+		e := v.(*entry)
+		if e.seq != oldest.seq {
 			continue // stored again since; a later element stands for it
 		}
-		c.items.Delete(oldest.id) // evicted, or expired and still counted
-		if fresh {
-			c.evictions.Add(1)
+		if e.read.Load() {
+			e.read.Store(false)
+			c.order = append(c.order, oldest)
+			continue
 		}
+		c.items.Delete(oldest.id)
+		c.evictions.Add(1)
 	}
+}
+
+// sweep removes every expired entry, wherever it is in the queue.
+func (c *Cache) sweep() {
+	c.mu.Lock()
+	c.items.DeleteExpired()
+	c.mu.Unlock()
 }
 
 // remember adds id to the negative cache. The caller holds c.mu.

@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -249,5 +250,90 @@ func TestCacheFindWithADoneContext(t *testing.T) {
 		if _, found, err := c.Find(done, "a", time.Now()); found || !errors.Is(err, core.ErrUnavailable) {
 			t.Fatalf("Find with a done context = %v, %v; want not found and ErrUnavailable", found, err)
 		}
+	}
+}
+
+// The cache stays within MaxBytes, whatever the sizes of its records, and
+// a record above MaxRecordBytes is not cached at all.
+func TestCacheBoundedInBytes(t *testing.T) {
+	ctx := context.Background()
+	const maxBytes = 64 << 10
+	c, store := newCache(t, core.CacheOptions{MaxBytes: maxBytes, MaxRecordBytes: 8 << 10})
+	for i := range 1000 {
+		rec := record(fmt.Sprint(i), time.Hour)
+		rec.Data = bytes.Repeat([]byte{'x'}, i%4000)
+		if err := c.Create(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		if st := c.Stats(); st.Bytes > maxBytes || st.Bytes <= 0 {
+			t.Fatalf("after %d puts: %d bytes cached, want within (0, %d]", i+1, st.Bytes, maxBytes)
+		}
+	}
+	big := record("big", time.Hour)
+	big.Data = bytes.Repeat([]byte{'x'}, 9<<10)
+	if err := c.Create(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	store.Reset()
+	for range 3 {
+		if _, found, err := c.Find(ctx, "big", time.Now()); !found || err != nil {
+			t.Fatalf("Find(big) = %v, %v", found, err)
+		}
+	}
+	if n := store.Calls(storetest.Find); n != 3 {
+		t.Errorf("3 reads of a record above MaxRecordBytes made %d store reads, want 3 (never cached)", n)
+	}
+	c.Purge()
+	if st := c.Stats(); st.Bytes != 0 || st.Entries != 0 {
+		t.Errorf("after Purge: %d bytes, %d entries; want 0, 0", st.Bytes, st.Entries)
+	}
+}
+
+// A session read every 10 ms stays cached through a flood of 100 000 new
+// sessions in a cache of 10 000 entries: each read spares it from the next
+// eviction. The flood is simulated at 100 000 sessions per second, a read
+// every 1 000 new sessions.
+func TestCacheKeepsAHotSessionThroughAFlood(t *testing.T) {
+	ctx := context.Background()
+	c, store := newCache(t, core.CacheOptions{MaxEntries: 10_000})
+	hot := record("hot", time.Hour)
+	if err := c.Create(ctx, hot); err != nil {
+		t.Fatal(err)
+	}
+	store.Reset()
+	for i := range 100_000 {
+		if i%1000 == 0 {
+			if _, found, err := c.Find(ctx, hot.ID, time.Now()); !found || err != nil {
+				t.Fatalf("Find(hot) = %v, %v", found, err)
+			}
+		}
+		if err := c.Create(ctx, record(fmt.Sprint(i), time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := store.Calls(storetest.Find); n != 0 {
+		t.Errorf("the hot session was read from the store %d times during the flood, want 0 (always cached)", n)
+	}
+	if st := c.Stats(); st.Entries != 10_000 {
+		t.Errorf("entries = %d, want 10 000", st.Entries)
+	}
+}
+
+// Expired entries are swept as the queue moves past them, not only
+// replaced by later puts of their ids.
+func TestCacheSweepsExpired(t *testing.T) {
+	ctx := context.Background()
+	c, _ := newCache(t, core.CacheOptions{})
+	for i := range 100 {
+		if err := c.Create(ctx, record(fmt.Sprint(i), 20*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(30 * time.Millisecond)
+	if err := c.Create(ctx, record("new", time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Entries != 1 {
+		t.Errorf("after the 100 oldest expired and one put: %d entries, want 1", st.Entries)
 	}
 }

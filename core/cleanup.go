@@ -36,7 +36,8 @@ func DeleteExpired(ctx context.Context, store Store, now time.Time, batch int, p
 	}
 }
 
-// RunCleanup deletes expired sessions now and then every interval, until
+// RunCleanup deletes expired sessions (and the cache's expired copies) now
+// and then every interval, until
 // ctx is done; then it returns nil. Failures are logged and retried at the
 // next tick. Run it in its own goroutine on one or more instances:
 //
@@ -50,6 +51,9 @@ func (m *Manager) RunCleanup(ctx context.Context, interval time.Duration) error 
 	for {
 		start := time.Now()
 		n, err := DeleteExpired(ctx, m.store, now(), DefaultCleanupBatch, nil)
+		if m.cache != nil {
+			m.cache.sweep() // expired copies, wherever they are in the queue
+		}
 		switch {
 		case ctx.Err() != nil:
 			return nil
