@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
@@ -11,9 +12,12 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// Options configures a Store. It has no fields yet; the zero value is the
-// only configuration, and new fields will keep it meaning the defaults.
-type Options struct{}
+// Options configures a Store. The zero value is the defaults.
+type Options struct {
+	// Logger receives New's warning about an unbounded connection pool.
+	// Default: slog.Default().
+	Logger *slog.Logger
+}
 
 // Store is a core.Store on a GORM database. It is safe for concurrent use.
 // Every method runs its queries with the caller's context, and every
@@ -36,6 +40,17 @@ func New(db *gorm.DB, opts Options) (*Store, error) {
 	case "postgres", "sqlite":
 	default:
 		return nil, fmt.Errorf("gormstore: unsupported database %q; use PostgreSQL or SQLite", name)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	// Unbounded, every request waiting on the database (a lock, a slow
+	// disk) opens one more connection, until max_connections runs out.
+	// On a transaction db.DB() is the pool the transaction came from.
+	if sqlDB, err := db.DB(); err == nil && sqlDB.Stats().MaxOpenConnections == 0 {
+		log.Warn("gormstore: the database connection pool is unbounded; bound it with sqlDB.SetMaxOpenConns (sqlDB from db.DB()), counting one connection for the invalidation listener on PostgreSQL",
+			"database", db.Dialector.Name())
 	}
 	// Every write is one statement, or Replace's own transaction: GORM's
 	// implicit transaction around each would only add round trips.

@@ -6,13 +6,61 @@
 package dbopen
 
 import (
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/glebarez/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
+
+// Defaults of Options.
+const (
+	// DefaultPostgresMaxConns bounds a PostgreSQL pool: one connection for
+	// gormstore's invalidation listener, which holds it for as long as it
+	// listens, and 15 for queries. Session statements are short primary-key
+	// reads and writes (batched on PostgreSQL); requests beyond 15 at a time wait in
+	// the pool (up to their context's deadline) instead of becoming
+	// PostgreSQL connections, of which every instance takes this many
+	// from max_connections at most.
+	DefaultPostgresMaxConns = 16
+	// DefaultSQLiteMaxConns bounds an SQLite pool. In WAL mode readers
+	// run beside the one writer SQLite admits at a time, so a few
+	// connections let cache misses be read while a save commits; but
+	// every further connection is one more writer polling the write lock
+	// (busy_timeout sleeps between its tries, and gives up with
+	// SQLITE_BUSY after five seconds), where a writer waiting for a
+	// connection of the pool gets it the moment one is free. With 32
+	// concurrent clients on a 2-core machine, 4 connections served a
+	// read-mostly load about 1.5 times as fast as 1 and writes as fast,
+	// while 16 or 64 stretched the slowest writes from about 0.1 s to
+	// 0.5-1 s. The SQLite store
+	// needs no listener connection.
+	DefaultSQLiteMaxConns = 4
+	// DefaultConnMaxIdleTime closes connections unused for this long, so
+	// that a pool grown by a burst gives its server connections back.
+	DefaultConnMaxIdleTime = 5 * time.Minute
+)
+
+// Options bounds the connection pool of the database OpenWith opens. The
+// zero value is the defaults, which Open uses.
+type Options struct {
+	// MaxConns is the most connections the pool opens
+	// (sql.DB.SetMaxOpenConns); queries beyond it wait for a free one, up
+	// to their context's deadline. It also keeps that many idle
+	// (SetMaxIdleConns), so that a steady load does not close and reopen
+	// connections. On PostgreSQL count gormstore's invalidation listener,
+	// which holds one connection of the pool while it listens: a pool of 1
+	// leaves none for queries. Zero means DefaultPostgresMaxConns or
+	// DefaultSQLiteMaxConns; negative is an error.
+	MaxConns int
+	// ConnMaxIdleTime closes a connection left idle this long
+	// (sql.DB.SetConnMaxIdleTime). Zero means DefaultConnMaxIdleTime;
+	// negative is an error.
+	ConnMaxIdleTime time.Duration
+}
 
 // IsPostgres reports whether dsn names a PostgreSQL database rather than
 // an SQLite file.
@@ -25,15 +73,51 @@ func IsPostgres(dsn string) bool {
 // with a five-second busy timeout and write transactions that take their
 // lock when they begin, so that concurrent writers wait for each other
 // instead of failing. Query parameters given in an SQLite DSN are kept.
-// GORM's own logging is off: errors are returned to the caller. It connects
-// lazily, so a wrong DSN shows at the first query; an SQLite file that does
-// not exist is created then.
-func Open(dsn string) (*gorm.DB, error) {
-	cfg := &gorm.Config{Logger: logger.Discard}
-	if IsPostgres(dsn) {
-		return gorm.Open(postgres.Open(dsn), cfg)
+// Its pool is bounded by the defaults of Options. GORM's own logging is
+// off: errors are returned to the caller. GORM pings the database while
+// opening it, so an unreachable PostgreSQL server is an error of Open, and
+// an SQLite file that does not exist is created.
+func Open(dsn string) (*gorm.DB, error) { return OpenWith(dsn, Options{}) }
+
+// OpenWith is Open with the pool bounded as opts says. It fails, without
+// opening anything, when a field of opts is negative.
+func OpenWith(dsn string, opts Options) (*gorm.DB, error) {
+	if opts.MaxConns < 0 {
+		return nil, fmt.Errorf("dbopen: MaxConns is %d; want 0 (the default) or more", opts.MaxConns)
 	}
-	return gorm.Open(sqlite.Open(SQLitePath(dsn)+sqliteParams(dsn)), cfg)
+	if opts.ConnMaxIdleTime < 0 {
+		return nil, fmt.Errorf("dbopen: ConnMaxIdleTime is %v; want 0 (the default) or more", opts.ConnMaxIdleTime)
+	}
+	cfg := &gorm.Config{Logger: logger.Discard}
+	var db *gorm.DB
+	var err error
+	maxConns := opts.MaxConns
+	if IsPostgres(dsn) {
+		db, err = gorm.Open(postgres.Open(dsn), cfg)
+		if maxConns == 0 {
+			maxConns = DefaultPostgresMaxConns
+		}
+	} else {
+		db, err = gorm.Open(sqlite.Open(SQLitePath(dsn)+sqliteParams(dsn)), cfg)
+		if maxConns == 0 {
+			maxConns = DefaultSQLiteMaxConns
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	idle := opts.ConnMaxIdleTime
+	if idle == 0 {
+		idle = DefaultConnMaxIdleTime
+	}
+	sqlDB.SetMaxOpenConns(maxConns)
+	sqlDB.SetMaxIdleConns(maxConns)
+	sqlDB.SetConnMaxIdleTime(idle)
+	return db, nil
 }
 
 // SQLitePath returns the file path of an SQLite DSN: dsn without its query

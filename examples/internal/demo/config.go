@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/internal/dbopen"
 )
 
 // Config is the configuration of an example app, from its flags and
@@ -19,6 +20,10 @@ type Config struct {
 	// DSN names the database: a postgres:// or postgresql:// URL, or else an
 	// SQLite file path. Flag -dsn, env DATABASE_URL. Default: "sessions.db".
 	DSN string
+	// DBMaxConns bounds the database connection pool, gormstore's
+	// invalidation listener included. Flag -db-max-conns, env DB_MAX_CONNS.
+	// Default: 0, dbopen's default (16 on PostgreSQL, 4 on SQLite).
+	DBMaxConns int
 	// SecureCookie sets the Secure attribute of the session cookie. Flag
 	// -secure-cookie, env SECURE_COOKIE. Default: false.
 	SecureCookie bool
@@ -70,6 +75,15 @@ func ParseConfig(name, defaultAddr string, args []string, getenv func(string) st
 			*dst = b
 		}
 	}
+	envInt := func(dst *int, key string) {
+		if v := getenv(key); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("environment variable %s=%q: want a whole number", key, v))
+			}
+			*dst = n
+		}
+	}
 	envDuration := func(dst *time.Duration, key string) {
 		if v := getenv(key); v != "" {
 			d, err := time.ParseDuration(v)
@@ -81,6 +95,7 @@ func ParseConfig(name, defaultAddr string, args []string, getenv func(string) st
 	}
 	envString(&cfg.Addr, "ADDR")
 	envString(&cfg.DSN, "DATABASE_URL")
+	envInt(&cfg.DBMaxConns, "DB_MAX_CONNS")
 	envBool(&cfg.SecureCookie, "SECURE_COOKIE")
 	envDuration(&cfg.Lifetime, "SESSION_LIFETIME")
 	envDuration(&cfg.IdleTimeout, "SESSION_IDLE_TIMEOUT")
@@ -93,6 +108,8 @@ func ParseConfig(name, defaultAddr string, args []string, getenv func(string) st
 	fs.SetOutput(output)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen `address` (env ADDR)")
 	fs.StringVar(&cfg.DSN, "dsn", cfg.DSN, "database: a postgres:// URL, or else an SQLite file `path` (env DATABASE_URL)")
+	fs.IntVar(&cfg.DBMaxConns, "db-max-conns", cfg.DBMaxConns, fmt.Sprintf("most database connections, the invalidation listener's included; 0 is %d on PostgreSQL, %d on SQLite (env DB_MAX_CONNS)",
+		dbopen.DefaultPostgresMaxConns, dbopen.DefaultSQLiteMaxConns))
 	fs.BoolVar(&cfg.SecureCookie, "secure-cookie", cfg.SecureCookie, "set the session cookie's Secure flag; turn it on behind HTTPS (env SECURE_COOKIE)")
 	fs.DurationVar(&cfg.Lifetime, "lifetime", cfg.Lifetime, "absolute session lifetime (env SESSION_LIFETIME)")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "end sessions unused this long; 0 is off (env SESSION_IDLE_TIMEOUT)")
@@ -121,6 +138,10 @@ func (c Config) validate() error {
 		return errors.New("the listen address (-addr, ADDR) is empty")
 	case c.DSN == "":
 		return errors.New("the database (-dsn, DATABASE_URL) is empty")
+	case c.DBMaxConns < 0:
+		return fmt.Errorf("the database connection bound (-db-max-conns, DB_MAX_CONNS) is %d; it must be 0 (the default) or positive", c.DBMaxConns)
+	case c.DBMaxConns == 1 && dbopen.IsPostgres(c.DSN):
+		return errors.New("the database connection bound (-db-max-conns, DB_MAX_CONNS) is 1; on PostgreSQL it must be at least 2, as the invalidation listener holds one")
 	case c.Lifetime < time.Second:
 		return fmt.Errorf("the session lifetime (-lifetime, SESSION_LIFETIME) is %v; it must be at least 1s", c.Lifetime)
 	case c.IdleTimeout < 0:
@@ -129,6 +150,11 @@ func (c Config) validate() error {
 		return fmt.Errorf("the cleanup interval (-cleanup-interval, SESSION_CLEANUP_INTERVAL) is %v; it must be 0 (off) or positive", c.CleanupInterval)
 	}
 	return nil
+}
+
+// DBOptions is the connection pool c asks for.
+func (c Config) DBOptions() dbopen.Options {
+	return dbopen.Options{MaxConns: c.DBMaxConns}
 }
 
 // ManagerConfig is the session manager configuration c asks for; the rest

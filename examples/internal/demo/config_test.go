@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hybridsession/hybridsession/internal/dbopen"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -25,13 +27,14 @@ func TestParseConfig(t *testing.T) {
 	allEnv := map[string]string{
 		"ADDR":                     ":9000",
 		"DATABASE_URL":             "postgres://u@db/app",
+		"DB_MAX_CONNS":             "8",
 		"SECURE_COOKIE":            "true",
 		"SESSION_LIFETIME":         "24h",
 		"SESSION_IDLE_TIMEOUT":     "30m",
 		"SESSION_CLEANUP_INTERVAL": "0",
 	}
 	fromEnv := Config{
-		Addr: ":9000", DSN: "postgres://u@db/app", SecureCookie: true,
+		Addr: ":9000", DSN: "postgres://u@db/app", DBMaxConns: 8, SecureCookie: true,
 		Lifetime: 24 * time.Hour, IdleTimeout: 30 * time.Minute, CleanupInterval: 0,
 	}
 	tests := []struct {
@@ -43,17 +46,18 @@ func TestParseConfig(t *testing.T) {
 		{"defaults", nil, nil, defaults},
 		{"env", nil, allEnv, fromEnv},
 		{"flags", []string{
-			"-addr", ":7000", "-dsn", "/tmp/s.db", "-secure-cookie", "-lifetime", "1h",
+			"-addr", ":7000", "-dsn", "/tmp/s.db", "-db-max-conns", "12", "-secure-cookie", "-lifetime", "1h",
 			"-idle-timeout", "10m", "-cleanup-interval", "1m",
 		}, nil, Config{
-			Addr: ":7000", DSN: "/tmp/s.db", SecureCookie: true,
+			Addr: ":7000", DSN: "/tmp/s.db", DBMaxConns: 12, SecureCookie: true,
 			Lifetime: time.Hour, IdleTimeout: 10 * time.Minute, CleanupInterval: time.Minute,
 		}},
-		{"flags beat env", []string{"-addr", ":7000", "-secure-cookie=false", "-cleanup-interval", "2m"}, allEnv,
+		{"flags beat env", []string{"-addr", ":7000", "-db-max-conns", "3", "-secure-cookie=false", "-cleanup-interval", "2m"}, allEnv,
 			with(func(c *Config) {
 				*c = fromEnv
-				c.Addr, c.SecureCookie, c.CleanupInterval = ":7000", false, 2*time.Minute
+				c.Addr, c.DBMaxConns, c.SecureCookie, c.CleanupInterval = ":7000", 3, false, 2*time.Minute
 			})},
+		{"one SQLite connection", []string{"-db-max-conns", "1"}, nil, with(func(c *Config) { c.DBMaxConns = 1 })},
 		{"empty env is unset", nil, map[string]string{"ADDR": "", "SESSION_LIFETIME": ""}, defaults},
 		{"env booleans", nil, map[string]string{"SECURE_COOKIE": "1"}, with(func(c *Config) { c.SecureCookie = true })},
 		{"postgresql scheme", []string{"-dsn", "postgresql://h/db"}, nil, with(func(c *Config) { c.DSN = "postgresql://h/db" })},
@@ -81,6 +85,9 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad env duration", nil, map[string]string{"SESSION_LIFETIME": "2 weeks"}, `SESSION_LIFETIME="2 weeks"`},
 		{"bad env idle timeout", nil, map[string]string{"SESSION_IDLE_TIMEOUT": "soon"}, "SESSION_IDLE_TIMEOUT"},
 		{"bad env cleanup", nil, map[string]string{"SESSION_CLEANUP_INTERVAL": "5"}, "SESSION_CLEANUP_INTERVAL"},
+		{"bad env int", nil, map[string]string{"DB_MAX_CONNS": "many"}, `DB_MAX_CONNS="many"`},
+		{"negative max conns", []string{"-db-max-conns", "-1"}, nil, "connection bound"},
+		{"one PostgreSQL connection", []string{"-dsn", "postgres://h/db", "-db-max-conns", "1"}, nil, "listener"},
 		{"bad env bool", nil, map[string]string{"SECURE_COOKIE": "yes please"}, `SECURE_COOKIE="yes please"`},
 		{"bad env beaten by a flag is still an error", []string{"-lifetime", "1h"}, map[string]string{"SESSION_LIFETIME": "x"}, "SESSION_LIFETIME"},
 		{"two bad env values", nil, map[string]string{"SESSION_LIFETIME": "x", "SECURE_COOKIE": "x"}, "SECURE_COOKIE"},
@@ -109,7 +116,7 @@ func TestParseConfigHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("ParseConfig(-h) error = %v, want flag.ErrHelp", err)
 	}
-	for _, want := range []string{"Usage: gin", "-addr", "ADDR", "-dsn", "DATABASE_URL", "-secure-cookie", "SECURE_COOKIE",
+	for _, want := range []string{"Usage: gin", "-addr", "ADDR", "-dsn", "DATABASE_URL", "-db-max-conns", "DB_MAX_CONNS", "-secure-cookie", "SECURE_COOKIE",
 		"-lifetime", "SESSION_LIFETIME", "-idle-timeout", "SESSION_IDLE_TIMEOUT", "-cleanup-interval", "SESSION_CLEANUP_INTERVAL"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("usage lacks %q:\n%s", want, out.String())
@@ -125,6 +132,15 @@ func TestManagerConfig(t *testing.T) {
 	}
 	if mc.CookieName != "" {
 		t.Errorf("ManagerConfig().CookieName = %q, want the default", mc.CookieName)
+	}
+}
+
+func TestDBOptions(t *testing.T) {
+	if got := (Config{DBMaxConns: 7}).DBOptions(); got.MaxConns != 7 {
+		t.Errorf("DBOptions().MaxConns = %d, want 7", got.MaxConns)
+	}
+	if got := (Config{}).DBOptions(); got != (dbopen.Options{}) {
+		t.Errorf("DBOptions() of the zero Config = %+v, want dbopen's defaults", got)
 	}
 }
 

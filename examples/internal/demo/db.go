@@ -15,7 +15,7 @@ import (
 // and returns a session manager on it, with the function that closes the
 // database. The manager caches sessions in process (core's default).
 func Open(ctx context.Context, cfg Config) (m *core.Manager, closeDB func() error, err error) {
-	db, err := dbopen.Open(cfg.DSN) // PostgreSQL for postgres:// URLs, else an SQLite file
+	db, err := dbopen.OpenWith(cfg.DSN, cfg.DBOptions()) // PostgreSQL for postgres:// URLs, else an SQLite file; a bounded pool
 	if err != nil {
 		return nil, nil, fmt.Errorf("open database: %w", err)
 	}
