@@ -57,23 +57,6 @@ func New(db *gorm.DB, opts Options) (*Store, error) {
 	return &Store{db: db.Session(&gorm.Session{SkipDefaultTransaction: true})}, nil
 }
 
-// Migrate creates or updates the table hybrid_sessions and its indexes,
-// and on PostgreSQL the trigger that announces changes to the other app
-// instances (see Invalidations). Running it again, or on a table made from
-// the schema files, changes nothing.
-func (s *Store) Migrate(ctx context.Context) error {
-	db := s.db.WithContext(ctx)
-	if err := db.AutoMigrate(&row{}); err != nil {
-		return failed("migrate", err)
-	}
-	if db.Dialector.Name() == "postgres" {
-		if err := db.Exec(notifySQL).Error; err != nil {
-			return failed("migrate: notify trigger", err)
-		}
-	}
-	return nil
-}
-
 // Find implements core.Store: it returns the record id unless it is
 // missing or expired at now.
 func (s *Store) Find(ctx context.Context, id string, now time.Time) (core.Record, bool, error) {

@@ -1,0 +1,137 @@
+package gormstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+)
+
+// schemaVersion names the schema Migrate makes: the table hybrid_sessions,
+// its indexes and, on PostgreSQL, the notify trigger. It is kept in the
+// table hybrid_sessions_schema; bump it with every change of the schema,
+// and Migrate runs its DDL once, on the first instance that starts.
+const schemaVersion = 1
+
+// versionTable holds schemaVersion once the schema is current.
+const versionTable = "hybrid_sessions_schema"
+
+// migrateLock is the key of the PostgreSQL advisory lock that serializes
+// migrations: "hybrid_s" in ASCII.
+const migrateLock = 0x6879627269645f73
+
+// Migration's patience on PostgreSQL: each DDL statement waits at most
+// migrateLockTimeout for a lock on the table (a statement queued for one
+// holds up every session query behind it), and a migration that could not
+// get its locks is tried again after a short pause, migrateAttempts times
+// in all. Variables, so that tests can shorten them.
+var (
+	migrateLockTimeout = 50 * time.Millisecond
+	migrateAttempts    = 20
+)
+
+// Migrate makes the schema current: the table hybrid_sessions and its
+// indexes, and on PostgreSQL the trigger that announces changes to the
+// other app instances (see Invalidations).
+//
+// When the schema is already current, as at every start but the first
+// after an upgrade, it only reads the version and changes nothing: it
+// takes no lock that could hold up live traffic. Otherwise, on PostgreSQL,
+// it migrates in one transaction under an advisory lock, so that any
+// number of instances may start at once, and with a lock_timeout of 50 ms
+// per statement, so that a long transaction reading the table (a backup, a
+// report) makes Migrate wait and try again, up to 20 times, rather than
+// queue a lock behind it that would stall every session query. On SQLite
+// the transaction's write lock serializes processes. Running it on a table
+// made from the schema files changes nothing. Its errors are not
+// core.ErrUnavailable: a failed migration is not a passing outage.
+func (s *Store) Migrate(ctx context.Context) error {
+	db := s.db.WithContext(ctx)
+	if current, err := s.current(db); err == nil && current {
+		return nil
+	}
+	for attempt := 1; ; attempt++ {
+		err := db.Transaction(s.migrate)
+		if err == nil {
+			return nil
+		}
+		if !lockTimedOut(err) || attempt == migrateAttempts || ctx.Err() != nil {
+			return fmt.Errorf("gormstore: migrate (attempt %d): %w", attempt, err)
+		}
+		pause := time.Duration(50+rand.IntN(200)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("gormstore: migrate: %w", ctx.Err())
+		case <-time.After(pause):
+		}
+	}
+}
+
+// current reports whether the schema is at schemaVersion, with its
+// trigger on PostgreSQL.
+func (s *Store) current(db *gorm.DB) (bool, error) {
+	if !db.Migrator().HasTable(versionTable) {
+		return false, nil
+	}
+	var version int
+	if err := db.Raw("SELECT coalesce(max(version), 0) FROM " + versionTable).Scan(&version).Error; err != nil {
+		return false, err
+	}
+	if version != schemaVersion {
+		return false, nil
+	}
+	if db.Dialector.Name() != "postgres" {
+		return true, nil
+	}
+	var installed bool
+	err := db.Raw(triggerInstalledSQL).Scan(&installed).Error
+	return installed, err
+}
+
+// migrate runs the migration in the transaction tx.
+func (s *Store) migrate(tx *gorm.DB) error {
+	postgres := tx.Dialector.Name() == "postgres"
+	if postgres {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", int64(migrateLock)).Error; err != nil {
+			return fmt.Errorf("advisory lock: %w", err)
+		}
+		// Another instance may have migrated while this one waited.
+		if current, err := s.current(tx); err != nil || current {
+			return err
+		}
+		ms := strconv.FormatInt(migrateLockTimeout.Milliseconds(), 10)
+		if err := tx.Exec("SET LOCAL lock_timeout = '" + ms + "ms'").Error; err != nil {
+			return fmt.Errorf("lock_timeout: %w", err)
+		}
+	}
+	if err := tx.AutoMigrate(&row{}); err != nil {
+		return fmt.Errorf("table: %w", err)
+	}
+	if postgres {
+		if err := tx.Exec(notifySQL).Error; err != nil {
+			return fmt.Errorf("notify trigger: %w", err)
+		}
+	}
+	for _, q := range []string{
+		"CREATE TABLE IF NOT EXISTS " + versionTable + " (version integer NOT NULL)",
+		"DELETE FROM " + versionTable,
+		"INSERT INTO " + versionTable + " (version) VALUES (" + strconv.Itoa(schemaVersion) + ")",
+	} {
+		if err := tx.Exec(q).Error; err != nil {
+			return fmt.Errorf("schema version: %w", err)
+		}
+	}
+	return nil
+}
+
+// lockTimedOut reports whether err is PostgreSQL's lock_timeout
+// (lock_not_available, 55P03).
+func lockTimedOut(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "55P03"
+}
