@@ -86,7 +86,9 @@ type Store interface {
 	DeleteUser(ctx context.Context, userID string) (ids []string, err error)
 
 	// DeleteExpired removes at most limit records that are expired at now
-	// (see Record.Expired) and returns how many it removed.
+	// (see Record.Expired) and returns how many it removed. A store shared
+	// by several processes may remove none while another process is
+	// removing them, so that one cleans at a time.
 	DeleteExpired(ctx context.Context, now time.Time, limit int) (n int, err error)
 
 	// Ping reports whether the store is reachable.

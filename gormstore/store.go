@@ -10,6 +10,7 @@ import (
 	"github.com/hybridsession/hybridsession/core"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
 )
 
 // Options configures a Store. The zero value is the defaults.
@@ -53,8 +54,10 @@ func New(db *gorm.DB, opts Options) (*Store, error) {
 			"database", db.Dialector.Name())
 	}
 	// Every write is one statement, or Replace's own transaction: GORM's
-	// implicit transaction around each would only add round trips.
-	return &Store{db: db.Session(&gorm.Session{SkipDefaultTransaction: true})}, nil
+	// implicit transaction around each would only add round trips. GORM's
+	// logger stays quiet for the store's statements, whose parameters are
+	// record and user ids: errors come back to the caller instead.
+	return &Store{db: db.Session(&gorm.Session{SkipDefaultTransaction: true, Logger: logger.Discard})}, nil
 }
 
 // Find implements core.Store: it returns the record id unless it is
@@ -262,8 +265,42 @@ func (s *Store) DeleteUser(ctx context.Context, userID string) ([]string, error)
 
 // DeleteExpired implements core.Store: one DELETE removes at most limit
 // records that expired at or before now. The expires_at index finds them.
+// On PostgreSQL, where several instances share the table, it deletes
+// nothing and returns 0 while another instance's batch runs: one cleaner
+// at a time, and an instance that goes away hands over at once.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
-	res := s.db.WithContext(ctx).Exec(
+	if s.db.Dialector.Name() != "postgres" {
+		return s.deleteExpired(s.db.WithContext(ctx), now, limit)
+	}
+	// One cleaner at a time across instances: a batch runs under a
+	// transaction-scoped advisory lock, and an instance that does not get
+	// it deletes nothing this time (the other is on it).
+	var n int
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var mine bool
+		if err := tx.Raw("SELECT pg_try_advisory_xact_lock(?)", int64(cleanupLock)).Scan(&mine).Error; err != nil {
+			return failed("delete expired: lock", err)
+		}
+		if !mine {
+			return nil
+		}
+		var err error
+		n, err = s.deleteExpired(tx, now, limit)
+		return err
+	})
+	if err != nil && !errors.Is(err, core.ErrUnavailable) {
+		err = failed("delete expired", err) // of BEGIN or COMMIT
+	}
+	return n, err
+}
+
+// cleanupLock is the key of the advisory lock of a cleanup batch on
+// PostgreSQL: "hybrid_c" in ASCII.
+const cleanupLock = 0x6879627269645f63
+
+// deleteExpired runs one batch of DeleteExpired through db.
+func (s *Store) deleteExpired(db *gorm.DB, now time.Time, limit int) (int, error) {
+	res := db.Exec(
 		"DELETE FROM "+tableName+" WHERE id IN (SELECT id FROM "+tableName+" WHERE expires_at <= ? LIMIT ?)",
 		stamp(now), limit)
 	if res.Error != nil {
@@ -272,13 +309,11 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	return int(res.RowsAffected), nil
 }
 
-// Ping implements core.Store: it pings the database.
+// Ping implements core.Store: it reads one row of the sessions table, so
+// that a missing table (Migrate not run, a wrong database) or a missing
+// grant fails it, not only an unreachable server.
 func (s *Store) Ping(ctx context.Context) error {
-	sqlDB, err := s.db.DB()
-	if err == nil {
-		err = sqlDB.PingContext(ctx)
-	}
-	if err != nil {
+	if err := s.db.WithContext(ctx).Exec("SELECT 1 FROM " + tableName + " LIMIT 1").Error; err != nil {
 		return failed("ping", err)
 	}
 	return nil
