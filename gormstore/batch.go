@@ -28,11 +28,15 @@ import (
 // ran, and nothing is left queued without a leader to come.
 var (
 	// maxBatches is how many batches of one kind (updates, creates) run at
-	// once. One leaves the database idle while a batch's result travels
-	// back; more than a few only split the queue into smaller batches.
-	maxBatches = 2
+	// once. Measured with BenchmarkParallelChange (trigger on, 32 writers,
+	// 2 CPUs), 1 beat 2, 4 and 8 by a fifth or more: notifying commits
+	// serialize on the notify lock anyway, so a second running batch only
+	// splits the queue into smaller batches that flush one after another.
+	maxBatches = 1
 	// maxBatchRows caps the writes in one batch, and so the time its
-	// members wait for each other and the rows one statement locks.
+	// members wait for each other and the rows one statement locks. With
+	// 32 writers batches stay under it; 8 and 16 measured slower, 32 and
+	// 64 alike.
 	maxBatchRows = 64
 	// batching sends Update and Create on PostgreSQL through the
 	// batchers. Benchmarks turn it off to compare (see export_test.go).
