@@ -234,7 +234,7 @@ func TestInvalidationsRequireTheTrigger(t *testing.T) {
 	}
 	ready := false
 	err = store.Invalidations().Listen(t.Context(), func() { ready = true }, func(core.Invalidation) {})
-	if err == nil || ready || !strings.Contains(err.Error(), "trigger is missing") {
-		t.Errorf("Listen without the trigger: ready %v, error %v; want an error naming the trigger", ready, err)
+	if err == nil || ready || !strings.Contains(err.Error(), "triggers are missing") {
+		t.Errorf("Listen without the trigger: ready %v, error %v; want an error naming the triggers", ready, err)
 	}
 }

@@ -10,3 +10,6 @@ func SetMigratePatience(lockTimeout time.Duration, attempts int) (restore func()
 	migrateLockTimeout, migrateAttempts = lockTimeout, attempts
 	return func() { migrateLockTimeout, migrateAttempts = oldTimeout, oldAttempts }
 }
+
+// SchemaVersion is the version Migrate makes.
+const SchemaVersion = schemaVersion

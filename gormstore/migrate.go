@@ -16,7 +16,8 @@ import (
 // its indexes and, on PostgreSQL, the notify trigger. It is kept in the
 // table hybrid_sessions_schema; bump it with every change of the schema,
 // and Migrate runs its DDL once, on the first instance that starts.
-const schemaVersion = 1
+// Version 2 made the notify triggers statement-level.
+const schemaVersion = 2
 
 // versionTable holds schemaVersion once the schema is current.
 const versionTable = "hybrid_sessions_schema"

@@ -20,7 +20,7 @@ const notifyChannel = "hybrid_sessions"
 
 // notifySQL makes PostgreSQL announce every change of a session's data and
 // every removal of a live session on notifyChannel, as "<id>:<version>"
-// (version 0 for a removal). The announcement is part of the writing
+// (version 0 for a removal), those of one statement joined by commas. The announcement is part of the writing
 // statement's transaction: it costs no round trip, and is sent only if the
 // change commits. Expiry refreshes (the version stays) and the cleanup of
 // expired rows (never served anyway) are not announced.
@@ -37,9 +37,11 @@ var (
 	listenCheckTimeout = 3 * time.Second
 )
 
-// triggerInstalledSQL tells whether the trigger of notifySQL exists.
-const triggerInstalledSQL = `SELECT EXISTS (SELECT 1 FROM pg_trigger
-	WHERE tgname = 'hybrid_sessions_notify' AND tgrelid = to_regclass('hybrid_sessions'))`
+// triggerInstalledSQL tells whether both triggers of notifySQL exist, in
+// their statement-level form (tgtype bit 0 is FOR EACH ROW).
+const triggerInstalledSQL = `SELECT count(*) = 2 FROM pg_trigger
+	WHERE tgname IN ('hybrid_sessions_notify', 'hybrid_sessions_notify_delete')
+		AND tgrelid = to_regclass('hybrid_sessions') AND tgtype & 1 = 0`
 
 // Invalidations implements core.SharedStore. On PostgreSQL the store is
 // shared by every app instance, and its changes are announced with
@@ -83,7 +85,7 @@ func (l listener) Listen(ctx context.Context, ready func(), deliver func(core.In
 			return discard(failed("listen: check trigger", err))
 		}
 		if !installed {
-			return discard(errors.New("gormstore: listen: the hybrid_sessions_notify trigger is missing; run Store.Migrate or apply schema_postgres.sql"))
+			return discard(errors.New("gormstore: listen: the hybrid_sessions_notify triggers are missing; run Store.Migrate or apply notify_postgres.sql"))
 		}
 		if _, err := c.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
 			return discard(failed("listen", err))
@@ -108,8 +110,10 @@ func (l listener) Listen(ctx context.Context, ready func(), deliver func(core.In
 				// Also on cancellation: the connection still listens.
 				return discard(failed("listen", err))
 			}
-			if inv, ok := parseNotification(n.Payload); ok {
-				deliver(inv)
+			for item := range strings.SplitSeq(n.Payload, ",") {
+				if inv, ok := parseNotification(item); ok {
+					deliver(inv)
+				}
 			}
 		}
 	})
@@ -118,7 +122,7 @@ func (l listener) Listen(ctx context.Context, ready func(), deliver func(core.In
 // discard makes database/sql close the connection instead of pooling it.
 func discard(err error) error { return errors.Join(driver.ErrBadConn, err) }
 
-// parseNotification reads "<id>:<version>".
+// parseNotification reads one "<id>:<version>" of a notification.
 func parseNotification(payload string) (core.Invalidation, bool) {
 	id, v, ok := strings.Cut(payload, ":")
 	version, err := strconv.ParseInt(v, 10, 64)

@@ -1,23 +1,52 @@
--- The trigger of gormstore on PostgreSQL, as Store.Migrate installs it
+-- The triggers of gormstore on PostgreSQL, as Store.Migrate installs them
 -- (idempotent). Apply it after schema_postgres.sql when the schema is
 -- managed by hand.
 -- Announce changes to the other app instances (see Store.Invalidations):
 -- every change of a session's data and every removal of a live session
--- sends NOTIFY hybrid_sessions '<id>:<version>' (version 0: removed).
+-- is announced on the channel hybrid_sessions as '<id>:<version>'
+-- (version 0: removed). The triggers run once per statement, not per row:
+-- a statement that writes many sessions (a batch of updates, a log out
+-- everywhere) sends one notification per 7 900 bytes of them, joined by
+-- commas, so that a batch of writes costs one trigger call and one
+-- notification.
 CREATE OR REPLACE FUNCTION hybrid_sessions_notify() RETURNS trigger AS $$
+DECLARE
+	payload text := '';
+	item text;
 BEGIN
-	IF TG_OP = 'DELETE' THEN
-		IF OLD.expires_at > now() THEN
-			PERFORM pg_notify('hybrid_sessions', OLD.id || ':0');
+	FOR item IN
+		SELECT o.id || ':0' FROM old_rows o
+		WHERE TG_OP = 'DELETE' AND o.expires_at > now()
+	LOOP
+		IF length(payload) + length(item) >= 7900 THEN
+			PERFORM pg_notify('hybrid_sessions', payload);
+			payload := '';
 		END IF;
-		RETURN OLD;
+		payload := CASE WHEN payload = '' THEN item ELSE payload || ',' || item END;
+	END LOOP;
+	IF TG_OP = 'UPDATE' THEN
+		FOR item IN
+			SELECT n.id || ':' || n.version FROM new_rows n JOIN old_rows o ON o.id = n.id
+			WHERE n.version <> o.version
+		LOOP
+			IF length(payload) + length(item) >= 7900 THEN
+				PERFORM pg_notify('hybrid_sessions', payload);
+				payload := '';
+			END IF;
+			payload := CASE WHEN payload = '' THEN item ELSE payload || ',' || item END;
+		END LOOP;
 	END IF;
-	IF NEW.version <> OLD.version THEN
-		PERFORM pg_notify('hybrid_sessions', NEW.id || ':' || NEW.version);
+	IF payload <> '' THEN
+		PERFORM pg_notify('hybrid_sessions', payload);
 	END IF;
-	RETURN NEW;
+	RETURN NULL;
 END
 $$ LANGUAGE plpgsql;
 DROP TRIGGER IF EXISTS hybrid_sessions_notify ON hybrid_sessions;
-CREATE TRIGGER hybrid_sessions_notify AFTER UPDATE OR DELETE ON hybrid_sessions
-	FOR EACH ROW EXECUTE FUNCTION hybrid_sessions_notify();
+CREATE TRIGGER hybrid_sessions_notify AFTER UPDATE ON hybrid_sessions
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION hybrid_sessions_notify();
+DROP TRIGGER IF EXISTS hybrid_sessions_notify_delete ON hybrid_sessions;
+CREATE TRIGGER hybrid_sessions_notify_delete AFTER DELETE ON hybrid_sessions
+	REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION hybrid_sessions_notify();

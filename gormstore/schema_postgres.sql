@@ -17,7 +17,7 @@ CREATE INDEX hybrid_sessions_user_id_idx ON hybrid_sessions (user_id);
 -- The schema's version, which tells Store.Migrate that there is nothing to
 -- do (it then takes no lock and runs no DDL).
 CREATE TABLE hybrid_sessions_schema (version integer NOT NULL);
-INSERT INTO hybrid_sessions_schema (version) VALUES (1);
+INSERT INTO hybrid_sessions_schema (version) VALUES (2);
 
 -- Then apply notify_postgres.sql: the trigger that keeps the caches of
 -- several app instances coherent.
