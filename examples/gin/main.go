@@ -7,7 +7,7 @@
 //	go run ./examples/gin -dsn postgres://user@localhost/app -addr :8080
 //
 // Flags and their environment variables are listed by -h; the routes are
-// the HTTP contract in DESIGN.md.
+// the HTTP contract in examples/README.md.
 package main
 
 import (

@@ -1,5 +1,5 @@
 // Package echoapp is the Echo example app: the routes of the HTTP contract
-// in DESIGN.md on an Echo server with echosession. What the routes do
+// in examples/README.md on an Echo server with echosession. What the routes do
 // lives in package demo, shared with the Gin app; this package only
 // routes, takes the session from echosession and renders the answer Echo's
 // way, errors included: handlers return them and ErrorHandler writes them.

@@ -1,5 +1,5 @@
 // Package ginapp is the Gin example app: the routes of the HTTP contract in
-// DESIGN.md on a Gin engine with ginsession. What the routes do lives in
+// examples/README.md on a Gin engine with ginsession. What the routes do lives in
 // package demo, shared with the Echo app; this package only routes, takes
 // the session from ginsession and renders the answer Gin's way.
 package ginapp

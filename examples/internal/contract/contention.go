@@ -25,7 +25,7 @@ import (
 	"github.com/hybridsession/hybridsession/internal/testdb"
 )
 
-// Bounds of the contention tests (DESIGN.md, "Concurrency semantics").
+// Bounds of the contention tests (examples/README.md, "Concurrency and failures").
 const (
 	// burstSize is the number of POST /counter of one session in a burst.
 	burstSize = 100
@@ -44,7 +44,7 @@ const (
 var burstConcurrencies = []int{2, 16, 100}
 
 // RunContention checks, on one instance of the app newApp builds, once per
-// database kind, what DESIGN.md promises of contention on one session:
+// database kind, what examples/README.md promises of contention on one session:
 //
 //   - "counter/concurrency N": burstSize POST /counter of one session, N at
 //     a time, are all answered 200, each count is answered exactly once,
@@ -404,7 +404,7 @@ func testLoginRace(t *testing.T, in *instance) {
 // checkLoginRace makes a session (count 1), then sends raceIncrements POST
 // /counter with its token and, once all of them have been written to
 // their connections, POST /login of user with the same token, and checks
-// what DESIGN.md promises:
+// what examples/README.md promises:
 //
 //   - the login answers 200 {"user": user} and sets a new token;
 //   - every increment is answered 200 ("never an error"); the answer

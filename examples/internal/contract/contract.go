@@ -1,5 +1,5 @@
-// Package contract is the HTTP contract test of the example apps (DESIGN.md,
-// "Example apps — the HTTP contract"), written once and run against both
+// Package contract is the HTTP contract test of the example apps (examples/README.md,
+// "The HTTP contract"), written once and run against both
 // through their http.Handler, on SQLite and on PostgreSQL:
 //
 //	func TestContract(t *testing.T) {

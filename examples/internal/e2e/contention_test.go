@@ -14,8 +14,8 @@ import (
 	"github.com/hybridsession/hybridsession/internal/testdb"
 )
 
-// Bounds of the contention tests of two instances (DESIGN.md,
-// "Concurrency semantics"); the one-instance tests are
+// Bounds of the contention tests of two instances (examples/README.md,
+// "Concurrency and failures"); the one-instance tests are
 // examples/internal/contract's RunContention.
 const (
 	burstSize      = 100 // POST /counter of one session in a burst
@@ -28,7 +28,7 @@ var burstConcurrencies = []int{2, 16, 100}
 
 // TestTwoProcessesContention runs two example app processes on one
 // PostgreSQL database — two Gin apps, and a Gin and an Echo app — and
-// checks what DESIGN.md promises of contention on one session spread over
+// checks what examples/README.md promises of contention on one session spread over
 // both: see testContendedCounter and testLoginRace.
 func TestTwoProcessesContention(t *testing.T) {
 	for _, pair := range [][2]string{{"gin", "gin"}, {"gin", "echo"}} {
@@ -179,7 +179,7 @@ func (c *client) tracing(wrote func()) *client {
 // testLoginRace makes a session (count 1), then sends raceIncrements POST
 // /counter with its token, alternating between the apps, and, once all of
 // them have been written to their connections, POST /login with the same
-// token to apps[round%2]. It checks what DESIGN.md promises:
+// token to apps[round%2]. It checks what examples/README.md promises:
 //
 //   - the login answers 200 {"user": user} and sets a new token;
 //   - every increment is answered 200 ("never an error"); the answer
