@@ -49,11 +49,17 @@ func MiddlewareWithConfig(cfg Config) echo.MiddlewareFunc {
 // status core.StatusCode gives, the status text as its message and the
 // commit error as its Internal error; a 503 also gets a Retry-After header.
 //
+// The error response of a failed commit is written straight into the
+// wrapped writer, past any writer an inner middleware put in front of it
+// (such as middleware.Gzip's, which holds the status back until the body
+// comes), so it replaces the handler's response in either order.
+//
 // The wrapped writer stays in place after the middleware returns, so that
 // the error response goes through it. Register this middleware outside
 // (before) middlewares that swap the writer and put it back when the
 // chain returns, such as middleware.Gzip: an error response written after
-// they have restored the writer would bypass the commit.
+// they have restored the writer (the response to an error the handler
+// returned) would bypass the commit.
 func (cfg Config) ToMiddleware() (echo.MiddlewareFunc, error) {
 	if cfg.Manager == nil {
 		return nil, errors.New("echosession: Config.Manager is nil; pass the *core.Manager returned by core.NewManager")
@@ -72,8 +78,21 @@ func (cfg Config) ToMiddleware() (echo.MiddlewareFunc, error) {
 			res := c.Response()
 			// On a failed commit the error handler writes through the
 			// wrapped writer again, which lets it through while it renders.
-			g := core.NewGuard(s, func(err error) { c.Error(httpError(c, err)) })
-			res.Writer = core.WrapWriter(res.Writer, g)
+			// It renders straight into ww, not through the writers inner
+			// middlewares put in front of it: one that holds the handler's
+			// status back until the body comes (middleware.Gzip) reaches ww
+			// only after Echo has marked the response committed, and its
+			// DefaultHTTPErrorHandler would then render nothing, leaving
+			// the client a 200 with an empty body.
+			var ww http.ResponseWriter
+			g := core.NewGuard(s, func(err error) {
+				prev := res.Writer
+				res.Writer, res.Committed = ww, false
+				c.Error(httpError(c, err))
+				res.Writer = prev
+			})
+			ww = core.WrapWriter(res.Writer, g)
+			res.Writer = ww
 			if err := next(c); err != nil {
 				return err
 			}
