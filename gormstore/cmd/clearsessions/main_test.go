@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -13,6 +16,7 @@ import (
 	"github.com/hybridsession/hybridsession/core"
 	"github.com/hybridsession/hybridsession/gormstore"
 	"github.com/hybridsession/hybridsession/internal/dbopen"
+	"github.com/hybridsession/hybridsession/internal/testdb"
 )
 
 // fill makes an SQLite session database at path with expired and live
@@ -157,7 +161,7 @@ func TestRunFails(t *testing.T) {
 		{"argument", t.Context(), []string{"-dsn", path, "extra"}, "usage"},
 		{"missing SQLite file", t.Context(), []string{"-dsn", filepath.Join(dir, "none.db")}, "no such file"},
 		{"no session table", t.Context(), []string{"-dsn", filepath.Join(dir, "empty.db")}, "no such table"},
-		{"interrupted", cancelled, []string{"-dsn", path}, "interrupted after deleting 0 expired sessions"},
+		{"interrupted before the first batch", cancelled, []string{"-dsn", path}, "interrupted after deleting 0 expired sessions"},
 	}
 	empty, err := dbopen.Open(filepath.Join(dir, "empty.db"))
 	if err != nil {
@@ -183,5 +187,102 @@ func TestRunFails(t *testing.T) {
 	}
 	if got := remaining(t, path); len(got) != 6 {
 		t.Errorf("%d records left after failed runs, want all 6", len(got))
+	}
+}
+
+func TestUsage(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := run(t.Context(), []string{"-h"}, func(string) string { return "" }, &stdout, &stderr)
+	if !errors.Is(err, flag.ErrHelp) || exitCode(err) != 0 {
+		t.Errorf("run -h error = %v, exit code %d; want flag.ErrHelp, 0", err, exitCode(err))
+	}
+	if stdout.Len() > 0 {
+		t.Errorf("stdout = %q, want nothing", stdout.String())
+	}
+	help := stderr.String()
+	for _, want := range []string{
+		"Usage: clearsessions",
+		"deletes the expired sessions",
+		"\n  go run github.com/hybridsession/hybridsession/gormstore/cmd/clearsessions@latest -dsn \"$DATABASE_URL\"\n",
+		"0 when done, 1 on any error, 2 on bad flags",
+		"130 when interrupted",
+		"-batch int", "-dsn string", "-quiet",
+	} {
+		if !strings.Contains(help, want) {
+			t.Errorf("usage text lacks %q:\n%s", want, help)
+		}
+	}
+	// The description comes before the flags.
+	if strings.Index(help, "Example:") > strings.Index(help, "-batch int") {
+		t.Errorf("flags before the example:\n%s", help)
+	}
+
+	// Bad flags print the same usage text.
+	stderr.Reset()
+	err = run(t.Context(), []string{"-batch", "0"}, func(string) string { return "" }, &stdout, &stderr)
+	if exitCode(err) != 2 || !strings.Contains(stderr.String(), "Usage: clearsessions") {
+		t.Errorf("run -batch 0: error %v, exit code %d, stderr %q; want 2 and the usage", err, exitCode(err), stderr.String())
+	}
+}
+
+// cancelWriter cancels a context at its first write.
+type cancelWriter struct {
+	bytes.Buffer
+	cancel context.CancelFunc
+}
+
+func (w *cancelWriter) Write(p []byte) (int, error) {
+	w.cancel()
+	return w.Buffer.Write(p)
+}
+
+func TestInterrupted(t *testing.T) {
+	for _, kind := range testdb.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			_, dsn := testdb.Open(t, kind)
+			live := fill(t, dsn, 2500, 3)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			// The first progress line, after 10 batches of 100, cancels
+			// the run as a Ctrl-C would: it stops before the 11th batch.
+			stdout := &cancelWriter{cancel: cancel}
+			var stderr bytes.Buffer
+			err := run(ctx, []string{"-dsn", dsn, "-batch", "100"}, func(string) string { return "" }, stdout, &stderr)
+			if !errors.Is(err, errInterrupted) {
+				t.Fatalf("run error = %v, want errInterrupted", err)
+			}
+			left := remaining(t, dsn)
+			deleted := 2500 + len(live) - len(left)
+			if deleted != 1000 {
+				t.Errorf("%d sessions deleted, want the 10 batches before the cancellation, 1000", deleted)
+			}
+			if want := fmt.Sprintf("interrupted after deleting %d expired sessions", deleted); err.Error() != want {
+				t.Errorf("run error = %q, want %q, the number deleted", err, want)
+			}
+			if got := exitCode(err); got != 130 {
+				t.Errorf("exit code = %d, want 130", got)
+			}
+			if stderr.Len() > 0 {
+				t.Errorf("stderr = %q, want nothing", stderr.String())
+			}
+		})
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{flag.ErrHelp, 0},
+		{errUsage, 2},
+		{fmt.Errorf("%w after deleting 7 expired sessions", errInterrupted), 130},
+		{errors.New("open database: refused"), 1},
+		{fmt.Errorf("after deleting 7 expired sessions: %w", context.DeadlineExceeded), 1},
+	} {
+		if got := exitCode(tc.err); got != tc.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
+		}
 	}
 }
