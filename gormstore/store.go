@@ -288,10 +288,14 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 		n, err = s.deleteExpired(tx, now, limit)
 		return err
 	})
-	if err != nil && !errors.Is(err, core.ErrUnavailable) {
-		err = failed("delete expired", err) // of BEGIN or COMMIT
+	if err != nil {
+		// A batch whose COMMIT failed deleted nothing.
+		if !errors.Is(err, core.ErrUnavailable) {
+			err = failed("delete expired", err) // of BEGIN or COMMIT
+		}
+		return 0, err
 	}
-	return n, err
+	return n, nil
 }
 
 // cleanupLock is the key of the advisory lock of a cleanup batch on
