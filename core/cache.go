@@ -157,7 +157,7 @@ func NewCache(store Store, opts CacheOptions) (*Cache, error) {
 		unknown: gocache.New(opts.NegativeTTL, 0),
 	}
 	// Every removal (Delete, DeleteExpired) gives the entry's bytes back;
-	// Set never overwrites, as put deletes first.
+	// put does so for the entries it overwrites.
 	c.items.OnEvicted(func(_ string, v any) { c.bytes.Add(-v.(*entry).size) })
 	return c, nil
 }
@@ -493,12 +493,20 @@ func (c *Cache) Ping(ctx context.Context) error { return c.next.Ping(ctx) }
 // Its values are decoded here, once for all the requests that will read
 // it. The caller holds c.mu.
 func (c *Cache) put(rec Record, now time.Time) {
-	c.items.Delete(rec.ID)
 	ttl := min(rec.ExpiresAt.Sub(now), c.opts.TTL)
 	values, _ := decodeStored(rec.Data) // corrupt: nil, and readers decode and log it
 	size := entrySize(&rec, len(values))
 	if ttl <= 0 || size > c.opts.MaxRecordBytes {
+		c.items.Delete(rec.ID)
 		return
+	}
+	// A fresh copy is overwritten in place, so that readers, which take no
+	// lock, never find the id missing meanwhile; Set calls no OnEvicted, so
+	// its bytes are given back here. An expired or absent one is deleted.
+	if v, fresh := c.items.Get(rec.ID); fresh {
+		c.bytes.Add(-v.(*entry).size)
+	} else {
+		c.items.Delete(rec.ID)
 	}
 	c.seq++
 	c.items.Set(rec.ID, &entry{rec: rec, values: values, seq: c.seq, size: size}, ttl)
