@@ -16,6 +16,7 @@ type Manager struct {
 	cache   *Cache             // nil when disabled
 	source  InvalidationSource // nil unless the cache must follow a shared store
 	queue   commitQueue        // the writes of each session, in turn
+	bg      background         // Start's goroutines
 }
 
 // NewManager returns a manager keeping sessions in store, behind an

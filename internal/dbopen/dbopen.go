@@ -7,6 +7,7 @@ package dbopen
 
 import (
 	"fmt"
+	"github.com/hybridsession/hybridsession/gormstore"
 	"strings"
 	"time"
 
@@ -16,32 +17,15 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-// Defaults of Options.
+// Defaults of Options: gormstore's (see gormstore.DefaultPostgresMaxConns).
+// With 32 concurrent clients on a 2-core machine, 4 SQLite connections
+// served a read-mostly load about 1.5 times as fast as 1 and writes as
+// fast, while 16 or 64 stretched the slowest writes from about 0.1 s to
+// 0.5-1 s.
 const (
-	// DefaultPostgresMaxConns bounds a PostgreSQL pool: one connection for
-	// gormstore's invalidation listener, which holds it for as long as it
-	// listens, and 15 for queries. Session statements are short primary-key
-	// reads and writes (batched on PostgreSQL); requests beyond 15 at a time wait in
-	// the pool (up to their context's deadline) instead of becoming
-	// PostgreSQL connections, of which every instance takes this many
-	// from max_connections at most.
-	DefaultPostgresMaxConns = 16
-	// DefaultSQLiteMaxConns bounds an SQLite pool. In WAL mode readers
-	// run beside the one writer SQLite admits at a time, so a few
-	// connections let cache misses be read while a save commits; but
-	// every further connection is one more writer polling the write lock
-	// (busy_timeout sleeps between its tries, and gives up with
-	// SQLITE_BUSY after five seconds), where a writer waiting for a
-	// connection of the pool gets it the moment one is free. With 32
-	// concurrent clients on a 2-core machine, 4 connections served a
-	// read-mostly load about 1.5 times as fast as 1 and writes as fast,
-	// while 16 or 64 stretched the slowest writes from about 0.1 s to
-	// 0.5-1 s. The SQLite store
-	// needs no listener connection.
-	DefaultSQLiteMaxConns = 4
-	// DefaultConnMaxIdleTime closes connections unused for this long, so
-	// that a pool grown by a burst gives its server connections back.
-	DefaultConnMaxIdleTime = 5 * time.Minute
+	DefaultPostgresMaxConns = gormstore.DefaultPostgresMaxConns
+	DefaultSQLiteMaxConns   = gormstore.DefaultSQLiteMaxConns
+	DefaultConnMaxIdleTime  = gormstore.DefaultConnMaxIdleTime
 )
 
 // Options bounds the connection pool of the database OpenWith opens. The
