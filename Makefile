@@ -17,7 +17,7 @@ help: ## list the targets
 run: ## run the Gin example on http://127.0.0.1:8080 (SQLite file sessions.db)
 	$(GO) run ./examples/gin
 
-run-echo: ## run the Echo example on http://127.0.0.1:8081 (SQLite file sessions.db)
+run-echo: ## run the Echo example on http://127.0.0.1:8081 (SQLite file sessions.db; not beside `make run`)
 	$(GO) run ./examples/echo
 
 test: ## run every test with the race detector (what CI runs)

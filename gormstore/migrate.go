@@ -48,11 +48,18 @@ var (
 // per statement, so that a long transaction reading the table (a backup, a
 // report) makes Migrate wait and try again, up to 20 times, rather than
 // queue a lock behind it that would stall every session query. On SQLite
-// the transaction's write lock serializes processes. Running it on a table
+// Migrate also claims the file for this process (see claimSQLite): a
+// second process on the same file fails here, naming the file, instead
+// of serving sessions the first one changed or logged out. Running it on a table
 // made from the schema files changes nothing. Its errors are not
 // core.ErrUnavailable: a failed migration is not a passing outage.
 func (s *Store) Migrate(ctx context.Context) error {
 	db := s.db.WithContext(ctx)
+	if db.Dialector.Name() == "sqlite" {
+		if err := claimSQLite(db); err != nil {
+			return fmt.Errorf("gormstore: migrate: %w", err)
+		}
+	}
 	if current, err := s.current(db); err == nil && current {
 		return nil
 	}

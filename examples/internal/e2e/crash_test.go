@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,4 +51,21 @@ func TestWriterKilledAfterCommit(t *testing.T) {
 		ds.add(d, polls)
 	}
 	t.Logf("write or logout, writer killed at once → seen on the other instance: %v", &ds)
+}
+
+// TestSQLiteFileBelongsToOneProcess: a second app process on the SQLite
+// file of a running one refuses to start, with a non-zero exit and a
+// message that names the file, instead of serving sessions the first one
+// changed or logged out from a cache nobody keeps coherent.
+func TestSQLiteFileBelongsToOneProcess(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "sessions.db")
+	first := startApp(t, "gin", file, 1)
+	cl := newClient(t)
+	tok := cl.login(t, first.base, "one")
+	_, err := tryStart(t, binary(t, "echo"), "echo#2", file)
+	if err == nil || !strings.Contains(err.Error(), "exited before it was healthy") || !strings.Contains(err.Error(), file) || !strings.Contains(err.Error(), "in use by another process") {
+		t.Fatalf("second process on %s: %v; want it to exit, naming the file", file, err)
+	}
+	// The first one still serves.
+	cl.expect(t, http.StatusOK, http.MethodGet, first.base+"/me", tok, "")
 }
