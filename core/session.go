@@ -669,28 +669,20 @@ func (s *Session) updateLocked(ctx context.Context, t time.Time) error {
 // replace renews the session: its record moves to a new token, if it is
 // still at the version this request last saw.
 func (s *Session) replace(ctx context.Context, t time.Time) error {
-	rec, values, err := s.record(t)
-	if err != nil {
-		return err
-	}
-	token := newToken()
-	rec.ID, rec.Version = RecordID(token), 1
-	actx, cancel := attemptContext(ctx)
-	defer cancel()
-	err = s.m.store.Replace(actx, s.rec.ID, s.rec.Version, rec, t)
-	if errors.Is(err, ErrConflict) {
-		return err
-	}
-	if err := s.settle(err, rec); err != nil {
-		return fmt.Errorf("core: renew session: %w", err)
-	}
-	s.token, s.tokenChanged = token, true
-	s.wrote(rec, values)
-	return nil
+	return s.storeAnew(ctx, t, "renew", func(ctx context.Context, rec Record) error {
+		return s.m.store.Replace(ctx, s.rec.ID, s.rec.Version, rec, t)
+	})
 }
 
 // create stores the session under a new token.
 func (s *Session) create(ctx context.Context, t time.Time) error {
+	return s.storeAnew(ctx, t, "create", s.m.store.Create)
+}
+
+// storeAnew stores the session under a new token with write, a Create or
+// a Replace, and settles a lost answer. A conflict is returned as it is,
+// for the caller to retry. The caller holds s.mu.
+func (s *Session) storeAnew(ctx context.Context, t time.Time, op string, write func(context.Context, Record) error) error {
 	rec, values, err := s.record(t)
 	if err != nil {
 		return err
@@ -699,8 +691,12 @@ func (s *Session) create(ctx context.Context, t time.Time) error {
 	rec.ID, rec.Version = RecordID(token), 1
 	actx, cancel := attemptContext(ctx)
 	defer cancel()
-	if err := s.settle(s.m.store.Create(actx, rec), rec); err != nil {
-		return fmt.Errorf("core: create session: %w", err)
+	err = write(actx, rec)
+	if errors.Is(err, ErrConflict) {
+		return err
+	}
+	if err := s.settle(err, rec); err != nil {
+		return fmt.Errorf("core: %s session: %w", op, err)
 	}
 	s.token, s.tokenChanged = token, true
 	s.wrote(rec, values)

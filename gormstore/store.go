@@ -117,25 +117,7 @@ func (s *Store) Update(ctx context.Context, rec core.Record, now time.Time) erro
 	if s.batched() {
 		return s.batch.updates.do(ctx, "update", rec, now, s.updateBatch)
 	}
-	r := toRow(rec)
-	res := s.db.WithContext(ctx).Model(&row{}).
-		Where("id = ? AND version = ? AND expires_at > ?", rec.ID, rec.Version, stamp(now)).
-		Updates(map[string]any{
-			"user_id":    r.UserID,
-			"data":       r.Data,
-			"version":    gorm.Expr("version + 1"),
-			"persistent": r.Persistent,
-			"created_at": r.CreatedAt,
-			"deadline":   r.Deadline,
-			"expires_at": r.ExpiresAt,
-		})
-	if res.Error != nil {
-		return failed("update", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("gormstore: update: %w", core.ErrConflict)
-	}
-	return nil
+	return s.updateIn(s.db.WithContext(ctx), "update", rec, now)
 }
 
 // Touch implements core.Store: it sets expires_at of the unexpired record
