@@ -14,9 +14,11 @@ DECLARE
 	payload text := '';
 	item text;
 BEGIN
-	FOR item IN
-		SELECT o.id || ':0' FROM old_rows o
-		WHERE TG_OP = 'DELETE' AND o.expires_at > now()
+	-- EXECUTE, because a DELETE trigger has no new_rows to plan against.
+	FOR item IN EXECUTE CASE TG_OP
+		WHEN 'DELETE' THEN 'SELECT id || '':0'' FROM old_rows WHERE expires_at > now()'
+		ELSE 'SELECT n.id || '':'' || n.version FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n.version <> o.version'
+	END
 	LOOP
 		IF length(payload) + length(item) >= 7900 THEN
 			PERFORM pg_notify('hybrid_sessions', payload);
@@ -24,18 +26,6 @@ BEGIN
 		END IF;
 		payload := CASE WHEN payload = '' THEN item ELSE payload || ',' || item END;
 	END LOOP;
-	IF TG_OP = 'UPDATE' THEN
-		FOR item IN
-			SELECT n.id || ':' || n.version FROM new_rows n JOIN old_rows o ON o.id = n.id
-			WHERE n.version <> o.version
-		LOOP
-			IF length(payload) + length(item) >= 7900 THEN
-				PERFORM pg_notify('hybrid_sessions', payload);
-				payload := '';
-			END IF;
-			payload := CASE WHEN payload = '' THEN item ELSE payload || ',' || item END;
-		END LOOP;
-	END IF;
 	IF payload <> '' THEN
 		PERFORM pg_notify('hybrid_sessions', payload);
 	END IF;
