@@ -287,9 +287,9 @@ func newSession(t *testing.T, in *instance) string {
 	return tok
 }
 
-// inParallel calls do(i) for i in [0, n), at most conc at a time, all
+// InParallel calls do(i) for i in [0, n), at most conc at a time, all
 // released at once, and returns when all have returned.
-func inParallel(n, conc int, do func(i int)) {
+func InParallel(n, conc int, do func(i int)) {
 	sem := make(chan struct{}, conc)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -305,8 +305,8 @@ func inParallel(n, conc int, do func(i int)) {
 	wg.Wait()
 }
 
-// wantEachOnce checks that counts are exactly from, from+1, ..., each once.
-func wantEachOnce(t *testing.T, what string, counts []int, from int) {
+// WantEachOnce checks that counts are exactly from, from+1, ..., each once.
+func WantEachOnce(t *testing.T, what string, counts []int, from int) {
 	t.Helper()
 	seen := map[int]int{}
 	for _, c := range counts {
@@ -339,7 +339,7 @@ func testCounterBurst(t *testing.T, in *instance, conc int) {
 	took := make([]time.Duration, burstSize)
 	before := in.statements()
 	start := time.Now()
-	inParallel(burstSize, conc, func(i int) {
+	InParallel(burstSize, conc, func(i int) {
 		t0 := time.Now()
 		replies[i], errs[i] = in.call("POST", "/counter", tok, "", nil)
 		took[i] = time.Since(t0)
@@ -365,7 +365,7 @@ func testCounterBurst(t *testing.T, in *instance, conc int) {
 	for f, k := range failures {
 		t.Errorf("%d of %d POST /counter answered %s, want 200", k, burstSize, f)
 	}
-	wantEachOnce(t, fmt.Sprintf("POST /counter at concurrency %d", conc), counts, 2)
+	WantEachOnce(t, fmt.Sprintf("POST /counter at concurrency %d", conc), counts, 2)
 	final := answeredCount(t, in.must(t, "GET", "/counter", tok, ""))
 	if final != 1+burstSize {
 		t.Errorf("GET /counter after %d POST /counter (%d answered 200) = %d, want %d; lost updates: %d",
@@ -433,7 +433,7 @@ func checkLoginRace(t *testing.T, in *instance, user string) {
 	start := time.Now()
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		inParallel(raceIncrements, raceIncrements, func(i int) {
+		InParallel(raceIncrements, raceIncrements, func(i int) {
 			incs[i], errs[i] = in.call("POST", "/counter", old, "", wrote)
 			answered[i] = time.Now()
 		})
@@ -492,7 +492,7 @@ func checkLoginRace(t *testing.T, in *instance, user string) {
 			}
 		}
 	}
-	wantEachOnce(t, "POST /counter that kept the session", kept, 2)
+	WantEachOnce(t, "POST /counter that kept the session", kept, 2)
 	in.must(t, "GET", "/me", renewed, "").want(t, http.StatusOK, fmt.Sprintf(`{"user":%q,"count":%d}`, user, 1+len(kept)))
 	for tok := range fresh {
 		in.must(t, "GET", "/counter", tok, "").want(t, http.StatusOK, `{"count":1}`)

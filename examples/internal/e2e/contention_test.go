@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptrace"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hybridsession/hybridsession/examples/internal/contract"
 	"github.com/hybridsession/hybridsession/internal/testdb"
 )
 
@@ -66,31 +66,6 @@ func newSession(t *testing.T, c *client, app *process) string {
 	return tok
 }
 
-// wantEachOnce checks that counts are exactly from, from+1, ..., each once.
-func wantEachOnce(t *testing.T, what string, counts []int, from int) {
-	t.Helper()
-	seen := map[int]int{}
-	for _, c := range counts {
-		seen[c]++
-	}
-	var dup, missing []int
-	for c, k := range seen {
-		if k > 1 || c < from || c >= from+len(counts) {
-			dup = append(dup, c)
-		}
-	}
-	for c := from; c < from+len(counts); c++ {
-		if seen[c] == 0 {
-			missing = append(missing, c)
-		}
-	}
-	if len(dup) > 0 || len(missing) > 0 {
-		slices.Sort(dup)
-		t.Errorf("%s: %d answers 200 want each count %d..%d answered once; answered twice or out of range: %v, never answered: %v",
-			what, len(counts), from, from+len(counts)-1, dup, missing)
-	}
-}
-
 // awaitAnswer waits until GET path with token on app answers status and,
 // unless want is "", the JSON body want (compacted), and returns how long
 // that took.
@@ -135,7 +110,7 @@ func testContendedCounter(t *testing.T, c *client, apps []*process, conc int) {
 	for f, k := range failures {
 		t.Errorf("%d of %d POST /counter answered %s, want 200", k, burstSize, f)
 	}
-	wantEachOnce(t, fmt.Sprintf("POST /counter at concurrency %d over both instances", conc), counts, 2)
+	contract.WantEachOnce(t, fmt.Sprintf("POST /counter at concurrency %d over both instances", conc), counts, 2)
 	want := 1 + burstSize
 	var seen []string
 	for _, app := range apps {
@@ -264,7 +239,7 @@ func testLoginRace(t *testing.T, c *client, apps []*process, round int) {
 			}
 		}
 	}
-	wantEachOnce(t, "POST /counter that kept the session", kept, 2)
+	contract.WantEachOnce(t, "POST /counter that kept the session", kept, 2)
 	var seen []string
 	for _, app := range apps {
 		d := awaitAnswer(t, c, app, "/me", renewed, http.StatusOK, fmt.Sprintf(`{"user":%q,"count":%d}`, user, 1+len(kept)))

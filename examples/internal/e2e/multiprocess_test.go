@@ -3,10 +3,10 @@ package e2e
 import (
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/hybridsession/hybridsession/examples/internal/contract"
 	"github.com/hybridsession/hybridsession/internal/testdb"
 )
 
@@ -95,21 +95,11 @@ func testChangeSeen(t *testing.T, c *client, apps []*process) {
 // and transport error.
 func parallel(c *client, apps []*process, n, conc int, req func(i int, base string) (method, path, token, body string)) ([]reply, []error) {
 	replies, errs := make([]reply, n), make([]error, n)
-	sem := make(chan struct{}, conc)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			base := apps[i%len(apps)].base
-			method, path, token, body := req(i, base)
-			replies[i], errs[i] = c.call(method, base+path, token, body)
-		})
-	}
-	close(start)
-	wg.Wait()
+	contract.InParallel(n, conc, func(i int) {
+		base := apps[i%len(apps)].base
+		method, path, token, body := req(i, base)
+		replies[i], errs[i] = c.call(method, base+path, token, body)
+	})
 	return replies, errs
 }
 
