@@ -13,3 +13,6 @@ func SetMigratePatience(lockTimeout time.Duration, attempts int) (restore func()
 
 // SchemaVersion is the version Migrate makes.
 const SchemaVersion = schemaVersion
+
+// CleanupLock is the key of the advisory lock a cleanup batch holds.
+const CleanupLock = cleanupLock

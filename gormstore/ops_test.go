@@ -79,7 +79,7 @@ func TestOneCleanerAtATime(t *testing.T) {
 	}
 	other := db.Begin() // another instance, in the middle of its batch
 	var mine bool
-	if err := other.Raw("SELECT pg_try_advisory_xact_lock(?)", int64(0x6879627269645f63)).Scan(&mine).Error; err != nil || !mine {
+	if err := other.Raw("SELECT pg_try_advisory_xact_lock(?)", int64(gormstore.CleanupLock)).Scan(&mine).Error; err != nil || !mine {
 		t.Fatalf("take the cleanup lock: %v, %v", mine, err)
 	}
 	if n, err := store.DeleteExpired(t.Context(), now, 100); n != 0 || err != nil {
