@@ -47,7 +47,7 @@ bench-peers: ## compare with the peer libraries; writes docs/benchmarks.md and i
 	cd benchmarks && $(GO) run ./cmd/peerbench
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
-	@for f in FuzzValidToken FuzzDecodeValues FuzzJSONCodec FuzzJSONFastPaths FuzzCookieHeader; do \
+	@for f in FuzzTokenCheck FuzzDecodeValues FuzzJSONCodec FuzzJSONFastPaths FuzzCookieHeader; do \
 		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-30s} ./core || exit 1; done
 
 clean: ## remove local databases and benchmark output

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -47,6 +48,17 @@ type Config struct {
 	// (saved only when modified).
 	SaveEveryRequest bool
 
+	// TokenKeys are the secrets that tag session tokens, each at least
+	// MinTokenKeyBytes long: the first tags new tokens, all of them verify
+	// (see docs/security.md for rotation). Every instance serving the same
+	// sessions needs the same keys. Default: the keys the store keeps
+	// (KeyStore), shared by every instance on the same database.
+	TokenKeys [][]byte
+	// TokenKeyRefresh is how often the keys a KeyStore keeps are read
+	// again, so that a key added or retired reaches every instance.
+	// Default: one minute.
+	TokenKeyRefresh time.Duration
+
 	// Codec encodes session values. Default: JSONCodec.
 	Codec Codec
 	// MaxDataSize caps the encoded size of one session's values, in bytes;
@@ -74,6 +86,7 @@ const (
 	DefaultLifetime     = 14 * 24 * time.Hour
 	DefaultMaxDataSize  = 64 << 10
 	DefaultStoreTimeout = 5 * time.Second
+	DefaultKeyRefresh   = time.Minute
 )
 
 // withDefaults fills in the zero fields and checks the result.
@@ -86,6 +99,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.CookiePath == "" {
 		c.CookiePath = "/"
+	}
+	if err := c.checkCookiePrefix(); err != nil {
+		return c, err
 	}
 	if c.CookieSameSite == 0 || c.CookieSameSite == http.SameSiteDefaultMode {
 		c.CookieSameSite = http.SameSiteLaxMode
@@ -111,6 +127,17 @@ func (c Config) withDefaults() (Config, error) {
 	if c.IdleRefreshInterval < 0 || (c.IdleTimeout > 0 && c.IdleRefreshInterval >= c.IdleTimeout) {
 		return c, fmt.Errorf("core: IdleRefreshInterval %v must be between 0 and IdleTimeout %v", c.IdleRefreshInterval, c.IdleTimeout)
 	}
+	if c.TokenKeyRefresh == 0 {
+		c.TokenKeyRefresh = DefaultKeyRefresh
+	}
+	if c.TokenKeyRefresh < 0 {
+		return c, fmt.Errorf("core: negative TokenKeyRefresh %v", c.TokenKeyRefresh)
+	}
+	for i, k := range c.TokenKeys {
+		if len(k) < MinTokenKeyBytes {
+			return c, fmt.Errorf("core: TokenKeys[%d] is %d bytes; a token key takes at least %d", i, len(k), MinTokenKeyBytes)
+		}
+	}
 	if c.Codec == nil {
 		c.Codec = JSONCodec{}
 	}
@@ -134,6 +161,26 @@ func (c Config) withDefaults() (Config, error) {
 		c.ErrorHandler = DefaultErrorHandler
 	}
 	return c, nil
+}
+
+// checkCookiePrefix enforces the rules browsers apply to cookie names with
+// a prefix (RFC 6265bis 4.1.3): a "__Secure-" cookie must be Secure; a
+// "__Host-" cookie must be Secure, on Path "/" and without a Domain, so
+// that no sibling subdomain and no other path can set or shadow it.
+func (c Config) checkCookiePrefix() error {
+	host := strings.HasPrefix(strings.ToLower(c.CookieName), "__host-")
+	if !host && !strings.HasPrefix(strings.ToLower(c.CookieName), "__secure-") {
+		return nil
+	}
+	switch {
+	case !c.CookieSecure:
+		return fmt.Errorf("core: a cookie named %q must be Secure; set CookieSecure", c.CookieName)
+	case host && c.CookieDomain != "":
+		return fmt.Errorf("core: a cookie named %q must have no Domain; CookieDomain is %q", c.CookieName, c.CookieDomain)
+	case host && c.CookiePath != "/":
+		return fmt.Errorf("core: a cookie named %q must have Path \"/\"; CookiePath is %q", c.CookieName, c.CookiePath)
+	}
+	return nil
 }
 
 // DefaultErrorHandler answers with the status StatusCode gives for err and

@@ -1,34 +1,106 @@
 package core
 
 import (
+	"log/slog"
 	"net/http"
 	"net/textproto"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
-// tokenFromRequest returns the token in the request's session cookie, if it
-// has exactly the token shape, and whether a session cookie was sent at all.
-// It scans the Cookie headers itself: http.Request.Cookie parses every
-// cookie of the request on each call, which costs allocations on the
-// hot path for a value that is only ever a token.
-func (m *Manager) tokenFromRequest(r *http.Request) (token string, sent bool) {
-	for _, line := range r.Header["Cookie"] {
+// Bounds of the cookie scan: the Cookie headers are read up to
+// maxCookieBytes and maxCookies cookies of any name, and at most
+// maxCandidates cookies of the session's name are checked; the rest is
+// ignored. Browsers keep far fewer for one site (about 180 cookies).
+const (
+	maxCookieBytes = 64 << 10
+	maxCookies     = 256
+	maxCandidates  = 8
+)
+
+// mayHaveCookie reports whether the Cookie headers could hold a cookie
+// named name, so that a request without one needs no key ring.
+func mayHaveCookie(lines []string, name string) bool {
+	for _, line := range lines {
+		if strings.Contains(line, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// pickToken returns the first cookie named name that is a token tagged by
+// a key of ring (or, while untagged tokens are still looked up, the first
+// untagged one when none is tagged), and how many cookies of that name it
+// turned away: malformed, forged, or tagged by a retired key. It scans the
+// Cookie headers itself: http.Request.Cookie parses every cookie of the
+// request on each call, which costs allocations on the hot path for a
+// value that is only ever a token.
+//
+// Taking the first authentic cookie, not the first of the name, keeps a
+// junk cookie set for a longer path or from a sibling domain from logging
+// the user out (cookie tossing): junk is never used, and never expired.
+func pickToken(lines []string, name string, ring *keyring, now time.Time) (token string, rejected int) {
+	var untagged string
+	budget, cookies, candidates := maxCookieBytes, 0, 0
+scan:
+	for _, line := range lines {
+		line = line[:min(len(line), budget)]
+		budget -= len(line)
 		for part := range strings.SplitSeq(line, ";") {
-			name, value, ok := strings.Cut(textproto.TrimString(part), "=")
-			if !ok || name != m.cfg.CookieName {
+			if cookies++; cookies > maxCookies {
+				break scan
+			}
+			n, value, ok := strings.Cut(textproto.TrimString(part), "=")
+			if !ok || n != name {
 				continue
+			}
+			if candidates++; candidates > maxCandidates {
+				break scan
 			}
 			if len(value) > 1 && value[0] == '"' && value[len(value)-1] == '"' {
 				value = value[1 : len(value)-1]
 			}
-			if !validToken(value) {
-				return "", true
+			switch ring.check(value, now) {
+			case tokenAuthentic:
+				return value, rejected
+			case tokenUntagged:
+				if untagged == "" {
+					untagged = value
+				}
+			default:
+				rejected++
 			}
-			return value, true
+		}
+		if budget == 0 {
+			break
 		}
 	}
-	return "", false
+	return untagged, rejected
+}
+
+// rejections counts the session cookies turned away at the door and logs
+// them, at most once per rejectLogEvery: an attacker's flood of forged
+// cookies must not become a flood of log lines.
+type rejections struct {
+	total  atomic.Uint64
+	logged atomic.Int64 // unix nanoseconds of the last line
+}
+
+// rejectLogEvery is the least time between two log lines of rejections.
+const rejectLogEvery = 10 * time.Second
+
+// add counts n rejected cookies at now and logs them when a line is due.
+// The line never holds a cookie's value.
+func (r *rejections) add(n int, now time.Time, log *slog.Logger) {
+	total := r.total.Add(uint64(n))
+	last := r.logged.Load()
+	if now.UnixNano()-last < int64(rejectLogEvery) || !r.logged.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	log.Warn("session cookie rejected: malformed, forged or from a retired token key; the request gets a fresh session",
+		"rejected_total", total)
 }
 
 // writeCookie sets the session cookie carrying token. A persistent cookie

@@ -17,6 +17,8 @@ type Manager struct {
 	source  InvalidationSource // nil unless the cache must follow a shared store
 	queue   commitQueue        // the writes of each session, in turn
 	bg      background         // Start's goroutines
+	keys    *keySource         // the key ring that tags tokens
+	reject  rejections         // cookies turned away at the door
 }
 
 // NewManager returns a manager keeping sessions in store, behind an
@@ -35,6 +37,9 @@ func NewManager(store Store, cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{cfg: cfg, store: store, durable: store}
+	if m.keys, err = newKeySource(store, cfg, m.storeContext); err != nil {
+		return nil, err
+	}
 	if cfg.Cache.TTL >= 0 {
 		if m.cache, err = NewCache(store, cfg.Cache); err != nil {
 			return nil, err
@@ -57,13 +62,13 @@ func (m *Manager) Cache() *Cache { return m.cache }
 
 type sessionKey struct{}
 
-// Begin starts the session of a request: it reads the cookie but touches
-// neither the store nor the cache until the session is first used. It
-// returns the session and the request carrying it in its context. Adapters
-// call Begin; applications use Middleware or an adapter.
+// Begin starts the session of a request: it keeps the request's cookies
+// but reads them, and touches the store or the cache, only when the
+// session is first used. It returns the session and the request carrying
+// it in its context. Adapters call Begin; applications use Middleware or
+// an adapter.
 func (m *Manager) Begin(r *http.Request) (*Session, *http.Request) {
-	token, sent := m.tokenFromRequest(r)
-	s := &Session{m: m, ctx: r.Context(), token: token, cookieSent: sent}
+	s := &Session{m: m, ctx: r.Context(), cookies: r.Header["Cookie"]}
 	s.reqCtx = sessionContext{Context: r.Context(), s: s}
 	return s, r.WithContext(&s.reqCtx)
 }

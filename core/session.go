@@ -25,8 +25,10 @@ type Session struct {
 	reqCtx sessionContext  // the request's, carrying this session
 
 	mu         sync.Mutex
-	token      string // current token; empty until the session has a record
-	cookieSent bool   // the request carried a session cookie (valid or not)
+	cookies    []string // the request's Cookie headers, until readCookie
+	cookieRead bool     // readCookie has picked the token
+	token      string   // current token; empty until the session has a record
+	cookieSent bool     // the request carried an authentic session cookie
 
 	loaded  bool
 	loadErr error
@@ -61,11 +63,15 @@ func (s *Session) load() {
 	}
 	s.loaded = true
 	s.persistent = !s.m.cfg.BrowserSessionCookies
-	if s.token == "" {
-		s.expireCookie = s.cookieSent // a malformed cookie: drop it
+	t := now()
+	if err := s.readCookie(t); err != nil {
+		s.loadErr = fmt.Errorf("core: load session: %w", err)
 		return
 	}
-	id, t := RecordID(s.token), now()
+	if s.token == "" {
+		return
+	}
+	id := RecordID(s.token)
 	if s.m.cache != nil {
 		if rec, values, ok := s.m.cache.peek(id, t); ok {
 			s.adoptDecoded(rec, values) // the hot path: no timer, no store call
@@ -89,6 +95,31 @@ func (s *Session) load() {
 		return
 	}
 	s.adopt(rec)
+}
+
+// readCookie picks the request's token once (see pickToken); a request
+// with no authentic session cookie is left with none. It needs the key
+// ring only when a cookie of the session's name was sent. The caller
+// holds s.mu.
+func (s *Session) readCookie(t time.Time) error {
+	if s.cookieRead {
+		return nil
+	}
+	if !mayHaveCookie(s.cookies, s.m.cfg.CookieName) {
+		s.cookieRead, s.cookies = true, nil
+		return nil
+	}
+	ring, err := s.m.keys.ring(s.ctx, t)
+	if err != nil {
+		return err
+	}
+	token, rejected := pickToken(s.cookies, s.m.cfg.CookieName, ring, t)
+	if rejected > 0 {
+		s.m.reject.add(rejected, t, s.m.cfg.Logger)
+	}
+	s.cookieRead, s.cookies = true, nil
+	s.token, s.cookieSent = token, token != ""
+	return nil
 }
 
 // adopt makes rec the session's stored state, keeping nothing of this
@@ -383,6 +414,15 @@ func (s *Session) Destroy(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.notWriting()
+	return s.destroy(ctx)
+}
+
+// destroy deletes the session's record, if it has one, and empties the
+// session. The caller holds s.mu.
+func (s *Session) destroy(ctx context.Context) error {
+	if err := s.readCookie(now()); err != nil {
+		return fmt.Errorf("core: destroy session: %w", err)
+	}
 	if s.token != "" {
 		ctx, cancel := s.m.storeContext(ctx)
 		defer cancel()
@@ -404,6 +444,9 @@ func (s *Session) DestroyUser(ctx context.Context) (int, error) {
 	s.load()
 	if s.loadErr != nil {
 		return 0, s.loadErr
+	}
+	if s.userID == "" {
+		return 0, s.destroy(ctx)
 	}
 	n, err := s.m.DestroyUser(ctx, s.userID)
 	if err != nil {
@@ -687,7 +730,11 @@ func (s *Session) storeAnew(ctx context.Context, t time.Time, op string, write f
 	if err != nil {
 		return err
 	}
-	token := newToken()
+	ring, err := s.m.keys.ring(ctx, t)
+	if err != nil {
+		return fmt.Errorf("core: %s session: %w", op, err)
+	}
+	token := ring.newToken()
 	rec.ID, rec.Version = RecordID(token), 1
 	actx, cancel := attemptContext(ctx)
 	defer cancel()

@@ -103,6 +103,13 @@ func TestConfigValidation(t *testing.T) {
 		{"refresh longer than idle", core.Config{IdleTimeout: time.Minute, IdleRefreshInterval: time.Hour}},
 		{"negative max size", core.Config{MaxDataSize: -1}},
 		{"negative cache entries", core.Config{Cache: core.CacheOptions{MaxEntries: -1}}},
+		{"short token key", core.Config{TokenKeys: [][]byte{make([]byte, 16)}}},
+		{"negative key refresh", core.Config{TokenKeyRefresh: -time.Second}},
+		{"__Host- without Secure", core.Config{CookieName: "__Host-session"}},
+		{"__Host- with a Domain", core.Config{CookieName: "__Host-session", CookieSecure: true, CookieDomain: "example.com"}},
+		{"__Host- on a path", core.Config{CookieName: "__Host-session", CookieSecure: true, CookiePath: "/app"}},
+		{"__host- any case", core.Config{CookieName: "__HOST-session", CookieSecure: true, CookiePath: "/app"}},
+		{"__Secure- without Secure", core.Config{CookieName: "__Secure-session"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := core.NewManager(newHarness(t, core.Config{}).store, tc.cfg); err == nil {
@@ -112,6 +119,14 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if _, err := core.NewManager(nil, core.Config{}); err == nil {
 		t.Error("NewManager accepted a nil store")
+	}
+	for _, cfg := range []core.Config{
+		{CookieName: "__Host-session", CookieSecure: true},
+		{CookieName: "__Secure-session", CookieSecure: true, CookieDomain: "example.com", CookiePath: "/app"},
+	} {
+		if _, err := core.NewManager(newHarness(t, core.Config{}).store, cfg); err != nil {
+			t.Errorf("NewManager(%s) = %v; the prefix's rules are met", cfg.CookieName, err)
+		}
 	}
 }
 
@@ -145,10 +160,20 @@ func TestUnknownTokenGetsANewToken(t *testing.T) {
 	if resp.cookie == nil || resp.cookie.Value == forged {
 		t.Fatalf("cookie = %v; want a new token, never the forged one", resp.cookie)
 	}
-	// An unknown token on a read-only request drops the cookie.
+	// A forged token is junk: never used, and never expired, since the
+	// user's real cookie may be the one a browser would drop.
 	resp = h.do(forged, 200, func(s *core.Session) { s.Has("a") })
+	if resp.cookie != nil {
+		t.Errorf("forged token, read only: cookie = %v, want none", resp.cookie)
+	}
+	// A token this manager issued whose record is gone drops the cookie.
+	gone := h.newSession("a", 1)
+	if resp := h.do(gone, 200, func(s *core.Session) { s.Destroy(t.Context()) }); resp.err != nil {
+		t.Fatal(resp.err)
+	}
+	resp = h.do(gone, 200, func(s *core.Session) { s.Has("a") })
 	if resp.cookie == nil || resp.cookie.MaxAge >= 0 {
-		t.Errorf("cookie = %v, want an expired cookie", resp.cookie)
+		t.Errorf("unknown token: cookie = %v, want an expired cookie", resp.cookie)
 	}
 }
 
@@ -434,6 +459,26 @@ func TestDestroyUser(t *testing.T) {
 	})
 }
 
+// An anonymous session's DestroyUser destroys the session alone: its old
+// token reads nothing afterwards.
+func TestDestroyUserAnonymous(t *testing.T) {
+	h := newHarness(t, core.Config{Cache: core.CacheOptions{TTL: -1}})
+	token := h.newSession("a", 1)
+	resp := h.do(token, 200, func(s *core.Session) {
+		if n, err := s.DestroyUser(t.Context()); err != nil || n != 0 {
+			t.Errorf("DestroyUser = %d, %v; want 0, nil", n, err)
+		}
+	})
+	if resp.cookie == nil || resp.cookie.MaxAge >= 0 {
+		t.Errorf("cookie = %v, want expired", resp.cookie)
+	}
+	h.do(token, 200, func(s *core.Session) {
+		if s.Has("a") {
+			t.Error("the old token still reads the session")
+		}
+	})
+}
+
 func TestPersistence(t *testing.T) {
 	h := newHarness(t, core.Config{})
 	resp := h.do("", 200, func(s *core.Session) { s.Login("a"); s.SetPersistent(false) })
@@ -642,7 +687,8 @@ func TestCookieHeaderParsing(t *testing.T) {
 		{"quoted", []string{`session="` + token + `"`}, true},
 		{"spaces", []string{"  session=" + token + " ;x=y"}, true},
 		{"other name", []string{"xsession=" + token}, false},
-		{"first wins", []string{"session=bogus; session=" + token}, false},
+		{"junk first", []string{"session=bogus; session=" + token}, true},
+		{"forged first", []string{"session=" + strings.Repeat("A", 43) + "; session=" + token}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, _ := http.NewRequest(http.MethodGet, "/", nil)

@@ -1,37 +1,173 @@
 package core
 
 import (
+	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
+	"hash"
+	"sync"
+	"time"
 )
 
-// tokenBytes is the entropy of a session token.
-const tokenBytes = 32
+// A token is 32 bytes, sent as 43 characters of unpadded base64url:
+//
+//	[0]      the id of the key that tagged it
+//	[1:24]   184 random bits
+//	[24:32]  the first 64 bits of HMAC-SHA-256(key, token[0:24])
+//
+// The tag lets a request's cookie be checked before the cache or the store
+// is asked: a forged token costs one HMAC, never a lookup. The record id is
+// the SHA-256 of the whole token, as it was before tokens were tagged.
+const (
+	tokenBytes    = 32
+	tokenTagged   = 24 // the bytes the tag covers: key id and random bits
+	tokenTagBytes = tokenBytes - tokenTagged
+)
+
+// MinTokenKeyBytes is the shortest secret accepted as a token key.
+const MinTokenKeyBytes = 32
 
 // tokenLen is the length of a token's text: 32 bytes in unpadded base64url.
 var tokenLen = base64.RawURLEncoding.EncodedLen(tokenBytes)
 
 var strictEncoding = base64.RawURLEncoding.Strict()
 
-// newToken returns a fresh random session token.
-func newToken() string {
+// TokenKey is one secret of the key ring that tags session tokens.
+type TokenKey struct {
+	// ID goes into every token the key tags, so that verifying a token
+	// costs one HMAC; ids need not be unique, only should be.
+	ID byte
+	// Secret is the HMAC key, at least MinTokenKeyBytes long.
+	Secret []byte
+}
+
+// TokenKeys is the key ring a KeyStore keeps.
+type TokenKeys struct {
+	// Keys tag and verify tokens: Keys[0] tags new tokens, all of them
+	// verify. A KeyStore puts first the key that signs now.
+	Keys []TokenKey
+	// UntaggedSince is set when the store held sessions from before tokens
+	// were tagged: it is when it began keeping keys. Untagged tokens are
+	// then looked up, as every token was before, for one Config.Lifetime
+	// after it, by when every session they could name has expired. Zero
+	// (every new store) means that a token whose tag fails never costs a
+	// lookup.
+	UntaggedSince time.Time
+}
+
+// KeyStore is a Store that keeps the key ring of its sessions' tokens, so
+// that every process on the same data tags and verifies them alike with no
+// configuration. gormstore keeps it in the database; memstore makes one
+// per process.
+type KeyStore interface {
+	// TokenKeys returns the key ring, creating a key the first time, so
+	// that callers that start together agree on one.
+	TokenKeys(ctx context.Context) (TokenKeys, error)
+}
+
+// ConfigKey makes a TokenKey of a secret given in Config.TokenKeys: its id
+// is the first byte of the secret's SHA-256, so that every instance given
+// the same secrets gives them the same ids.
+func ConfigKey(secret []byte) TokenKey {
+	sum := sha256.Sum256(secret)
+	return TokenKey{ID: sum[0], Secret: secret}
+}
+
+// ringKey is a TokenKey ready to tag: a pool of its HMACs, which keep the
+// key's padded state between uses.
+type ringKey struct {
+	id   byte
+	macs sync.Pool
+}
+
+func newRingKey(k TokenKey) *ringKey {
+	secret := append([]byte(nil), k.Secret...)
+	rk := &ringKey{id: k.ID}
+	rk.macs.New = func() any { return hmac.New(sha256.New, secret) }
+	return rk
+}
+
+// tag writes the tag of b[:tokenTagged] into dst.
+func (k *ringKey) tag(dst *[tokenTagBytes]byte, b *[tokenBytes]byte) {
+	mac := k.macs.Get().(hash.Hash)
+	mac.Reset()
+	mac.Write(b[:tokenTagged])
+	var sum [sha256.Size]byte
+	copy(dst[:], mac.Sum(sum[:0]))
+	k.macs.Put(mac)
+}
+
+// keyring is the keys as one load gave them.
+type keyring struct {
+	keys          []*ringKey // keys[0] signs
+	untaggedUntil time.Time  // untagged tokens are looked up before this
+	stale         time.Time  // when to read a KeyStore's keys again
+}
+
+// newToken returns a fresh session token tagged with the signing key.
+func (r *keyring) newToken() string {
 	var b [tokenBytes]byte
-	rand.Read(b[:]) // never returns an error; it crashes the program if the OS has no randomness
+	rand.Read(b[1:tokenTagged]) // never returns an error; it crashes the program if the OS has no randomness
+	k := r.keys[0]
+	b[0] = k.id
+	var tag [tokenTagBytes]byte
+	k.tag(&tag, &b)
+	copy(b[tokenTagged:], tag[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// validToken reports whether s has exactly the shape of a token this package
-// issues: 43 characters of unpadded, canonical base64url encoding 32 bytes.
-// Anything else is rejected before the store or the cache is consulted.
-func validToken(s string) bool {
+// tokenCheck is what checking a cookie value found.
+type tokenCheck int
+
+const (
+	tokenMalformed tokenCheck = iota // not the shape of a token
+	tokenForged                      // the shape, but no key tagged it
+	tokenUntagged                    // no key tagged it, and untagged tokens are still looked up
+	tokenAuthentic                   // a key of the ring tagged it
+)
+
+// check tells what s is: the tag is compared in constant time.
+func (r *keyring) check(s string, now time.Time) tokenCheck {
 	if len(s) != tokenLen {
-		return false
+		return tokenMalformed
 	}
 	var b [tokenBytes]byte
-	n, err := strictEncoding.Decode(b[:], []byte(s))
-	return err == nil && n == tokenBytes
+	if n, err := strictEncoding.Decode(b[:], []byte(s)); err != nil || n != tokenBytes {
+		return tokenMalformed
+	}
+	var tag [tokenTagBytes]byte
+	for _, k := range r.keys {
+		if k.id != b[0] {
+			continue
+		}
+		k.tag(&tag, &b)
+		if hmac.Equal(tag[:], b[tokenTagged:]) {
+			return tokenAuthentic
+		}
+	}
+	if now.Before(r.untaggedUntil) {
+		return tokenUntagged
+	}
+	return tokenForged
+}
+
+// newKeyring builds a ring of keys, checking their secrets.
+func newKeyring(keys []TokenKey, untaggedUntil, stale time.Time) (*keyring, error) {
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("core: no token keys")
+	}
+	r := &keyring{untaggedUntil: untaggedUntil, stale: stale}
+	for i, k := range keys {
+		if len(k.Secret) < MinTokenKeyBytes {
+			return nil, fmt.Errorf("core: token key %d is %d bytes; it takes at least %d", i+1, len(k.Secret), MinTokenKeyBytes)
+		}
+		r.keys = append(r.keys, newRingKey(k))
+	}
+	return r, nil
 }
 
 // RecordID returns the store key of a token: the hex SHA-256 of the token.

@@ -7,6 +7,7 @@ package memstore
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"sync"
 	"time"
@@ -18,12 +19,29 @@ import (
 type Store struct {
 	mu      sync.Mutex
 	records map[string]core.Record
+	key     core.TokenKey
 }
 
-var _ core.Store = (*Store)(nil)
+var (
+	_ core.Store    = (*Store)(nil)
+	_ core.KeyStore = (*Store)(nil)
+)
 
-// New returns an empty store.
-func New() *Store { return &Store{records: map[string]core.Record{}} }
+// New returns an empty store, with a token key of its own: its sessions
+// live as long as the process, and so does the key.
+func New() *Store {
+	secret := make([]byte, core.MinTokenKeyBytes)
+	rand.Read(secret) // never returns an error; it crashes the program if the OS has no randomness
+	return &Store{records: map[string]core.Record{}, key: core.ConfigKey(secret)}
+}
+
+// TokenKeys implements core.KeyStore: the store's one key.
+func (s *Store) TokenKeys(ctx context.Context) (core.TokenKeys, error) {
+	if err := unavailable(ctx, "token keys"); err != nil {
+		return core.TokenKeys{}, err
+	}
+	return core.TokenKeys{Keys: []core.TokenKey{s.key}}, nil
+}
 
 // Find implements core.Store.
 func (s *Store) Find(ctx context.Context, id string, now time.Time) (core.Record, bool, error) {

@@ -24,10 +24,11 @@ const (
 	DeleteUser
 	DeleteExpired
 	Ping
+	TokenKeys
 	numOps
 )
 
-var opNames = [numOps]string{"find", "create", "update", "update locked", "touch", "replace", "delete", "delete user", "delete expired", "ping"}
+var opNames = [numOps]string{"find", "create", "update", "update locked", "touch", "replace", "delete", "delete user", "delete expired", "ping", "token keys"}
 
 func (op Op) String() string { return opNames[op] }
 
@@ -43,7 +44,10 @@ type Faulty struct {
 	calls, ok [numOps]atomic.Int64
 }
 
-var _ core.Store = (*Faulty)(nil)
+var (
+	_ core.Store    = (*Faulty)(nil)
+	_ core.KeyStore = (*Faulty)(nil)
+)
 
 // NewFaulty wraps next, up and with zero counts.
 func NewFaulty(next core.Store) *Faulty { return &Faulty{next: next} }
@@ -163,4 +167,18 @@ func (f *Faulty) DeleteExpired(ctx context.Context, now time.Time, limit int) (n
 // Ping implements core.Store.
 func (f *Faulty) Ping(ctx context.Context) error {
 	return f.call(Ping, func() error { return f.next.Ping(ctx) })
+}
+
+// TokenKeys implements core.KeyStore with the keys of the wrapped store,
+// which must keep them.
+func (f *Faulty) TokenKeys(ctx context.Context) (keys core.TokenKeys, err error) {
+	err = f.call(TokenKeys, func() (err error) {
+		ks, ok := f.next.(core.KeyStore)
+		if !ok {
+			return fmt.Errorf("storetest: %T keeps no token keys", f.next)
+		}
+		keys, err = ks.TokenKeys(ctx)
+		return err
+	})
+	return keys, err
 }

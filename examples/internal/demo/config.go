@@ -1,11 +1,13 @@
 package demo
 
 import (
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
@@ -37,6 +39,10 @@ type Config struct {
 	// -cleanup-interval, env SESSION_CLEANUP_INTERVAL. Default: 5m; zero
 	// turns the cleanup off.
 	CleanupInterval time.Duration
+	// TokenKeys are the secrets that tag session tokens, the first signing:
+	// flag -token-key, env SESSION_TOKEN_KEY, base64, comma-separated.
+	// Default: none, so the key kept in the database is used.
+	TokenKeys [][]byte
 }
 
 // Defaults of Config other than the listen address, which differs by app.
@@ -100,6 +106,7 @@ func ParseConfig(name, defaultAddr string, args []string, getenv func(string) st
 	envDuration(&cfg.Lifetime, "SESSION_LIFETIME")
 	envDuration(&cfg.IdleTimeout, "SESSION_IDLE_TIMEOUT")
 	envDuration(&cfg.CleanupInterval, "SESSION_CLEANUP_INTERVAL")
+	tokenKeys := getenv("SESSION_TOKEN_KEY")
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
@@ -114,6 +121,7 @@ func ParseConfig(name, defaultAddr string, args []string, getenv func(string) st
 	fs.DurationVar(&cfg.Lifetime, "lifetime", cfg.Lifetime, "absolute session lifetime (env SESSION_LIFETIME)")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "end sessions unused this long; 0 is off (env SESSION_IDLE_TIMEOUT)")
 	fs.DurationVar(&cfg.CleanupInterval, "cleanup-interval", cfg.CleanupInterval, "delete expired sessions this often; 0 is off (env SESSION_CLEANUP_INTERVAL)")
+	fs.StringVar(&tokenKeys, "token-key", tokenKeys, fmt.Sprintf("base64 `secrets` of at least %d bytes that tag session tokens, comma-separated, the first signing; default: the key kept in the database (env SESSION_TOKEN_KEY)", core.MinTokenKeyBytes))
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: %s [flags]\n\nA hybridsession example app. Flags:\n\n", name)
 		fs.PrintDefaults()
@@ -125,10 +133,38 @@ func ParseConfig(name, defaultAddr string, args []string, getenv func(string) st
 		fs.Usage()
 		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	var err error
+	if cfg.TokenKeys, err = parseTokenKeys(tokenKeys); err != nil {
+		return Config{}, err
+	}
 	if err := cfg.validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// parseTokenKeys reads comma-separated base64 secrets, in the standard or
+// the URL alphabet, padded or not.
+func parseTokenKeys(s string) ([][]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var keys [][]byte
+	for i, field := range strings.Split(s, ",") {
+		field = strings.TrimRight(strings.TrimSpace(field), "=")
+		key, err := base64.RawStdEncoding.DecodeString(field)
+		if err != nil {
+			key, err = base64.RawURLEncoding.DecodeString(field)
+		}
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("token key %d (-token-key, SESSION_TOKEN_KEY) is not base64", i+1)
+		case len(key) < core.MinTokenKeyBytes:
+			return nil, fmt.Errorf("token key %d (-token-key, SESSION_TOKEN_KEY) is %d bytes; it must be at least %d (openssl rand -base64 32)", i+1, len(key), core.MinTokenKeyBytes)
+		}
+		keys = append(keys, key)
+	}
+	return keys, nil
 }
 
 // validate checks what the flag package cannot.
@@ -164,5 +200,6 @@ func (c Config) ManagerConfig() core.Config {
 		CookieSecure: c.SecureCookie,
 		Lifetime:     c.Lifetime,
 		IdleTimeout:  c.IdleTimeout,
+		TokenKeys:    c.TokenKeys,
 	}
 }

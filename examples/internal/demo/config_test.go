@@ -1,6 +1,8 @@
 package demo
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"io"
@@ -10,6 +12,14 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/internal/dbopen"
+)
+
+// Token keys as an operator writes them: 32 bytes of "1" and of "2" in
+// standard base64, and 33 bytes of 0xfb in the URL alphabet, unpadded.
+var (
+	key1    = base64.StdEncoding.EncodeToString([]byte(strings.Repeat("1", 32)))
+	key2    = base64.StdEncoding.EncodeToString([]byte(strings.Repeat("2", 32)))
+	key1url = base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xfb}, 33))
 )
 
 func TestParseConfig(t *testing.T) {
@@ -32,10 +42,12 @@ func TestParseConfig(t *testing.T) {
 		"SESSION_LIFETIME":         "24h",
 		"SESSION_IDLE_TIMEOUT":     "30m",
 		"SESSION_CLEANUP_INTERVAL": "0",
+		"SESSION_TOKEN_KEY":        key1,
 	}
 	fromEnv := Config{
 		Addr: ":9000", DSN: "postgres://u@db/app", DBMaxConns: 8, SecureCookie: true,
 		Lifetime: 24 * time.Hour, IdleTimeout: 30 * time.Minute, CleanupInterval: 0,
+		TokenKeys: [][]byte{[]byte(strings.Repeat("1", 32))},
 	}
 	tests := []struct {
 		name string
@@ -47,10 +59,11 @@ func TestParseConfig(t *testing.T) {
 		{"env", nil, allEnv, fromEnv},
 		{"flags", []string{
 			"-addr", ":7000", "-dsn", "/tmp/s.db", "-db-max-conns", "12", "-secure-cookie", "-lifetime", "1h",
-			"-idle-timeout", "10m", "-cleanup-interval", "1m",
+			"-idle-timeout", "10m", "-cleanup-interval", "1m", "-token-key", key2 + ", " + key1url,
 		}, nil, Config{
 			Addr: ":7000", DSN: "/tmp/s.db", DBMaxConns: 12, SecureCookie: true,
 			Lifetime: time.Hour, IdleTimeout: 10 * time.Minute, CleanupInterval: time.Minute,
+			TokenKeys: [][]byte{[]byte(strings.Repeat("2", 32)), bytes.Repeat([]byte{0xfb}, 33)},
 		}},
 		{"flags beat env", []string{"-addr", ":7000", "-db-max-conns", "3", "-secure-cookie=false", "-cleanup-interval", "2m"}, allEnv,
 			with(func(c *Config) {
@@ -99,6 +112,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"negative cleanup interval", []string{"-cleanup-interval", "-5m"}, nil, "cleanup interval"},
 		{"empty addr flag", []string{"-addr", ""}, nil, "listen address"},
 		{"empty dsn flag", []string{"-dsn", ""}, nil, "database"},
+		{"token key not base64", []string{"-token-key", "not base64!"}, nil, "token key 1"},
+		{"short token key", nil, map[string]string{"SESSION_TOKEN_KEY": key1 + ",c2hvcnQ="}, "token key 2 (-token-key, SESSION_TOKEN_KEY) is 5 bytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,7 +132,8 @@ func TestParseConfigHelp(t *testing.T) {
 		t.Fatalf("ParseConfig(-h) error = %v, want flag.ErrHelp", err)
 	}
 	for _, want := range []string{"Usage: gin", "-addr", "ADDR", "-dsn", "DATABASE_URL", "-db-max-conns", "DB_MAX_CONNS", "-secure-cookie", "SECURE_COOKIE",
-		"-lifetime", "SESSION_LIFETIME", "-idle-timeout", "SESSION_IDLE_TIMEOUT", "-cleanup-interval", "SESSION_CLEANUP_INTERVAL"} {
+		"-lifetime", "SESSION_LIFETIME", "-idle-timeout", "SESSION_IDLE_TIMEOUT", "-cleanup-interval", "SESSION_CLEANUP_INTERVAL",
+		"-token-key", "SESSION_TOKEN_KEY"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("usage lacks %q:\n%s", want, out.String())
 		}
@@ -125,10 +141,11 @@ func TestParseConfigHelp(t *testing.T) {
 }
 
 func TestManagerConfig(t *testing.T) {
-	c := Config{SecureCookie: true, Lifetime: time.Hour, IdleTimeout: time.Minute}
+	keys := [][]byte{[]byte(strings.Repeat("k", 32))}
+	c := Config{SecureCookie: true, Lifetime: time.Hour, IdleTimeout: time.Minute, TokenKeys: keys}
 	mc := c.ManagerConfig()
-	if !mc.CookieSecure || mc.Lifetime != time.Hour || mc.IdleTimeout != time.Minute {
-		t.Errorf("ManagerConfig() = %+v, want Secure, 1h lifetime, 1m idle timeout", mc)
+	if !mc.CookieSecure || mc.Lifetime != time.Hour || mc.IdleTimeout != time.Minute || !reflect.DeepEqual(mc.TokenKeys, keys) {
+		t.Errorf("ManagerConfig() = %+v, want Secure, 1h lifetime, 1m idle timeout, the token keys", mc)
 	}
 	if mc.CookieName != "" {
 		t.Errorf("ManagerConfig().CookieName = %q, want the default", mc.CookieName)

@@ -1,0 +1,230 @@
+package core_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storetest"
+	"github.com/hybridsession/hybridsession/memstore"
+)
+
+func secret(letter byte) []byte { return bytes.Repeat([]byte{letter}, core.MinTokenKeyBytes) }
+
+// managerOn is a manager with cfg on store, and the harness around it.
+func managerOn(t *testing.T, store *storetest.Faulty, cfg core.Config) *harness {
+	t.Helper()
+	m, err := core.NewManager(store, cfg)
+	if err != nil {
+		t.Fatalf("NewManager: %v", err)
+	}
+	return &harness{t: t, m: m, store: store, logs: &syncBuffer{}}
+}
+
+// Rotation with Config.TokenKeys, as an operator does it with a rolling
+// deploy: add key 2 after key 1 (both verify, 1 signs), switch (2 signs,
+// 1 verifies), retire key 1. Sessions made under key 1 keep working until
+// key 1 is retired, and no step logs out a session made under the key
+// that signs.
+func TestKeyRotation(t *testing.T) {
+	store := storetest.NewFaulty(memstore.New())
+	uncached := core.Config{Cache: core.CacheOptions{TTL: -1}}
+	with := func(keys ...[]byte) *harness {
+		cfg := uncached
+		cfg.TokenKeys = keys
+		return managerOn(t, store, cfg)
+	}
+	one, added, switched, retired := with(secret('1')), with(secret('1'), secret('2')), with(secret('2'), secret('1')), with(secret('2'))
+	reads := func(h *harness, token string) bool {
+		var ok bool
+		h.do(token, 200, func(s *core.Session) { ok = s.Has("k") })
+		return ok
+	}
+	old := one.newSession("k", 1)
+	mid := added.newSession("k", 1) // key 1 still signs
+	neu := switched.newSession("k", 1)
+	for _, c := range []struct {
+		name  string
+		h     *harness
+		token string
+		want  bool
+	}{
+		{"key 1 session, key 2 added", added, old, true},
+		{"key 1 session, key 2 signs", switched, old, true},
+		{"key 1 session made while key 2 was added, key 2 signs", switched, mid, true},
+		{"key 2 session, read by an instance not yet switched", added, neu, true},
+		{"key 2 session, key 1 retired", retired, neu, true},
+		{"key 1 session, key 1 retired", retired, old, false},
+		{"key 2 session, read by an instance that never had key 2", one, neu, false},
+	} {
+		if got := reads(c.h, c.token); got != c.want {
+			t.Errorf("%s: session read = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// keyStore is a memstore whose key ring a test sets.
+type keyStore struct {
+	*memstore.Store
+	keys  atomic.Pointer[core.TokenKeys]
+	reads atomic.Int64
+	down  atomic.Bool
+}
+
+func (k *keyStore) TokenKeys(context.Context) (core.TokenKeys, error) {
+	k.reads.Add(1)
+	if k.down.Load() {
+		return core.TokenKeys{}, core.ErrUnavailable
+	}
+	return *k.keys.Load(), nil
+}
+
+func newKeyStore(keys core.TokenKeys) *keyStore {
+	k := &keyStore{Store: memstore.New()}
+	k.keys.Store(&keys)
+	return k
+}
+
+// A KeyStore's keys are read on first use, not at NewManager, and again
+// once TokenKeyRefresh has passed: a key added to the store verifies, and
+// then signs, on every manager; a retired one stops verifying. A failed
+// read keeps the keys read before.
+func TestKeyStoreRefresh(t *testing.T) {
+	k1, k2 := core.ConfigKey(secret('1')), core.ConfigKey(secret('2'))
+	ks := newKeyStore(core.TokenKeys{Keys: []core.TokenKey{k1}})
+	m, err := core.NewManager(ks, core.Config{TokenKeyRefresh: time.Millisecond, Cache: core.CacheOptions{TTL: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := ks.reads.Load(); n != 0 {
+		t.Fatalf("NewManager read the keys %d times; want none until first use", n)
+	}
+	h := &harness{t: t, m: m, store: storetest.NewFaulty(ks), logs: &syncBuffer{}}
+	old := h.newSession("k", 1)
+	reads := func(token string) bool {
+		var ok bool
+		h.do(token, 200, func(s *core.Session) { ok = s.Has("k") })
+		return ok
+	}
+	ks.keys.Store(&core.TokenKeys{Keys: []core.TokenKey{k2, k1}})
+	time.Sleep(2 * time.Millisecond)
+	neu := h.newSession("k", 1)
+	if !reads(old) || !reads(neu) {
+		t.Fatalf("after adding key 2: old read %v, new read %v; want both", reads(old), reads(neu))
+	}
+	ks.down.Store(true)
+	time.Sleep(2 * time.Millisecond)
+	if !reads(neu) {
+		t.Error("keys could not be read again: a live session was not read")
+	}
+	ks.down.Store(false)
+	ks.keys.Store(&core.TokenKeys{Keys: []core.TokenKey{k2}})
+	time.Sleep(2 * time.Millisecond)
+	if reads(old) || !reads(neu) {
+		t.Errorf("after retiring key 1: old read %v, new read %v; want false, true", reads(old), reads(neu))
+	}
+}
+
+// While the store held sessions from before tokens were tagged, untagged
+// tokens are looked up for one lifetime after; before and after that they
+// cost nothing.
+func TestUntaggedTokens(t *testing.T) {
+	untagged := strings.Repeat("A", 43)
+	for _, c := range []struct {
+		name    string
+		since   time.Duration // before now; 0: no untagged sessions
+		lookups int64
+	}{
+		{"never untagged", 0, 0},
+		{"window open", time.Hour, 1},
+		{"window closed", core.DefaultLifetime + time.Hour, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			keys := core.TokenKeys{Keys: []core.TokenKey{core.ConfigKey(secret('1'))}}
+			if c.since != 0 {
+				keys.UntaggedSince = time.Now().Add(-c.since)
+			}
+			store := storetest.NewFaulty(newKeyStore(keys))
+			h := managerOn(t, store, core.Config{})
+			h.do(untagged, 200, func(s *core.Session) { s.Has("k") })
+			if got := store.Calls(storetest.Find); got != c.lookups {
+				t.Errorf("an untagged token cost %d lookups, want %d", got, c.lookups)
+			}
+		})
+	}
+}
+
+// A store that keeps no keys needs Config.TokenKeys.
+func TestKeysRequired(t *testing.T) {
+	_, err := core.NewManager(struct{ core.Store }{memstore.New()}, core.Config{})
+	if err == nil || !strings.Contains(err.Error(), "TokenKeys") {
+		t.Errorf("NewManager on a store without keys = %v, want an error naming TokenKeys", err)
+	}
+	if _, err := core.NewManager(struct{ core.Store }{memstore.New()}, core.Config{TokenKeys: [][]byte{secret('1')}}); err != nil {
+		t.Errorf("NewManager with TokenKeys = %v", err)
+	}
+}
+
+// When the keys cannot be read at first use, the session is unavailable:
+// no request is told it has no session when it may have one.
+func TestKeysUnreadable(t *testing.T) {
+	ks := newKeyStore(core.TokenKeys{Keys: []core.TokenKey{core.ConfigKey(secret('1'))}})
+	ks.down.Store(true)
+	h := managerOn(t, storetest.NewFaulty(ks), core.Config{})
+	h.do("session-cookie-of-any-shape", 200, func(s *core.Session) {
+		if err := s.Err(); !errors.Is(err, core.ErrUnavailable) {
+			t.Errorf("Err = %v, want ErrUnavailable", err)
+		}
+	})
+	// A request without a session cookie needs no key to read.
+	h.do("", 200, func(s *core.Session) {
+		if err := s.Err(); err != nil {
+			t.Errorf("no cookie: Err = %v, want nil", err)
+		}
+	})
+}
+
+// Forged cookies cost no store call, whatever their number, and are
+// logged at most once per interval, without their value.
+func TestForgedCookiesCostNothing(t *testing.T) {
+	h := newHarness(t, core.Config{})
+	h.newSession("k", 1) // the ring is read
+	h.store.Reset()
+	forger := []byte(strings.Repeat("f", core.MinTokenKeyBytes))
+	other, err := core.NewManager(memstore.New(), core.Config{TokenKeys: [][]byte{forger}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oh := &harness{t: t, m: other, store: storetest.NewFaulty(memstore.New()), logs: &syncBuffer{}}
+	var forged []string
+	for range 500 {
+		forged = append(forged, oh.newSession("k", 1))
+	}
+	for _, tok := range forged {
+		h.do(tok, 200, func(s *core.Session) {
+			if s.Has("k") {
+				t.Fatal("a forged token read a session")
+			}
+		})
+	}
+	if n := h.store.Calls(); n != 0 {
+		t.Errorf("500 forged tokens cost %d store calls, want 0", n)
+	}
+	if got := h.m.Stats().RejectedCookies; got != 500 {
+		t.Errorf("RejectedCookies = %d, want 500", got)
+	}
+	logs := h.logs.String()
+	if n := strings.Count(logs, "session cookie rejected"); n != 1 {
+		t.Errorf("%d log lines for 500 rejected cookies in a burst, want 1:\n%s", n, logs)
+	}
+	for _, tok := range forged {
+		if strings.Contains(logs, tok) {
+			t.Fatal("a log line holds a forged token")
+		}
+	}
+}
