@@ -8,9 +8,10 @@
 //
 // Records live in the table hybrid_sessions, keyed by the SHA-256 of the
 // session token, never the token itself. Migrate creates the table; to
-// manage the schema by hand instead, schema_postgres.sql (then
-// notify_postgres.sql) and schema_sqlite.sql in this directory hold the same
-// tables, indexes and trigger.
+// manage the schema with your own migration tool instead, the directory
+// migrations holds the same tables, indexes and trigger as SQL migration
+// files in golang-migrate's layout, one directory per dialect, also
+// embedded as Migrations.
 //
 // On PostgreSQL the store is shared by every app instance: Migrate also
 // installs a trigger that announces each change with NOTIFY, and

@@ -2,6 +2,7 @@ package gormstore
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -12,10 +13,26 @@ import (
 	"gorm.io/gorm"
 )
 
+// Migrations holds the schema that Migrate makes as SQL migration files in
+// golang-migrate's layout (<version>_<name>.up.sql and .down.sql), under
+// migrations/postgres and migrations/sqlite, for teams that migrate with
+// their own tool instead of Migrate; with golang-migrate's iofs source:
+//
+//	src, err := iofs.New(gormstore.Migrations, "migrations/postgres")
+//	m, err := migrate.NewWithSourceInstance("iofs", src, databaseURL)
+//	err = m.Up()
+//
+// A database migrated with them is current: Migrate, and Open, then run
+// no DDL. Their last version is the one Migrate makes.
+//
+//go:embed migrations
+var Migrations embed.FS
+
 // schemaVersion names the schema Migrate makes: the table hybrid_sessions,
 // its indexes and, on PostgreSQL, the notify trigger. It is kept in the
 // table hybrid_sessions_schema; bump it with every change of the schema,
-// and Migrate runs its DDL once, on the first instance that starts.
+// with the new version's files in migrations/ (see Migrations), and
+// Migrate runs its DDL once, on the first instance that starts.
 // Version 2 made the notify triggers statement-level.
 const schemaVersion = 2
 
@@ -50,8 +67,8 @@ var (
 // queue a lock behind it that would stall every session query. On SQLite
 // Migrate also claims the file for this process (see claimSQLite): a
 // second process on the same file fails here, naming the file, instead
-// of serving sessions the first one changed or logged out. Running it on a table
-// made from the schema files changes nothing. Its errors are not
+// of serving sessions the first one changed or logged out. Running it on a
+// schema made with the files of Migrations changes nothing. Its errors are not
 // core.ErrUnavailable: a failed migration is not a passing outage.
 func (s *Store) Migrate(ctx context.Context) error {
 	db := s.db.WithContext(ctx)
@@ -117,6 +134,11 @@ func (s *Store) migrate(tx *gorm.DB) error {
 			return fmt.Errorf("lock_timeout: %w", err)
 		}
 	}
+	// The version table comes first: notifySQL, a migration file, sets
+	// the version too (to its own, rewritten below).
+	if err := tx.Exec("CREATE TABLE IF NOT EXISTS " + versionTable + " (version integer NOT NULL)").Error; err != nil {
+		return fmt.Errorf("schema version table: %w", err)
+	}
 	if err := tx.AutoMigrate(&row{}); err != nil {
 		return fmt.Errorf("table: %w", err)
 	}
@@ -126,7 +148,6 @@ func (s *Store) migrate(tx *gorm.DB) error {
 		}
 	}
 	for _, q := range []string{
-		"CREATE TABLE IF NOT EXISTS " + versionTable + " (version integer NOT NULL)",
 		"DELETE FROM " + versionTable,
 		"INSERT INTO " + versionTable + " (version) VALUES (" + strconv.Itoa(schemaVersion) + ")",
 	} {

@@ -25,7 +25,11 @@ const notifyChannel = "hybrid_sessions"
 // change commits. Expiry refreshes (the version stays) and the cleanup of
 // expired rows (never served anyway) are not announced.
 //
-//go:embed notify_postgres.sql
+// It is the migration file of schema version 2 (see Migrations), so that
+// the triggers are written once: it also sets the version to 2, which
+// Migrate then overwrites with schemaVersion.
+//
+//go:embed migrations/postgres/000002_notify_triggers.up.sql
 var notifySQL string
 
 // The listener checks its connection after listenCheckEvery of silence and
@@ -85,7 +89,7 @@ func (l listener) Listen(ctx context.Context, ready func(), deliver func(core.In
 			return discard(failed("listen: check trigger", err))
 		}
 		if !installed {
-			return discard(errors.New("gormstore: listen: the hybrid_sessions_notify triggers are missing; run Store.Migrate or apply notify_postgres.sql"))
+			return discard(errors.New("gormstore: listen: the hybrid_sessions_notify triggers are missing; run Store.Migrate or apply the migrations of gormstore/migrations/postgres"))
 		}
 		if _, err := c.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
 			return discard(failed("listen", err))

@@ -32,7 +32,7 @@ var _ core.Store = (*Store)(nil)
 
 // New returns a store on db, which must be a PostgreSQL or SQLite
 // database. It does no I/O: call Migrate to create the table, or create it
-// with schema_postgres.sql or schema_sqlite.sql.
+// with the migration files of Migrations (the directory migrations).
 func New(db *gorm.DB, opts Options) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("gormstore: New with a nil *gorm.DB")

@@ -1,8 +1,9 @@
--- The triggers of gormstore on PostgreSQL, as Store.Migrate installs them
--- (idempotent). Apply it after schema_postgres.sql when the schema is
--- managed by hand.
--- Announce changes to the other app instances (see Store.Invalidations):
--- every change of a session's data and every removal of a live session
+-- Installs the triggers that announce the changes of hybrid_sessions to
+-- the other app instances (see Store.Invalidations), and sets the schema's
+-- version to 2. Store.Migrate executes this file too, in its transaction:
+-- it is idempotent, and Migrate then writes its own version.
+--
+-- Every change of a session's data and every removal of a live session
 -- is announced on the channel hybrid_sessions as '<id>:<version>'
 -- (version 0: removed). The triggers run once per statement, not per row:
 -- a statement that writes many sessions (a batch of updates, a log out
@@ -40,3 +41,5 @@ DROP TRIGGER IF EXISTS hybrid_sessions_notify_delete ON hybrid_sessions;
 CREATE TRIGGER hybrid_sessions_notify_delete AFTER DELETE ON hybrid_sessions
 	REFERENCING OLD TABLE AS old_rows
 	FOR EACH STATEMENT EXECUTE FUNCTION hybrid_sessions_notify();
+
+UPDATE hybrid_sessions_schema SET version = 2;

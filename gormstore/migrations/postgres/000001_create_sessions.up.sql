@@ -1,5 +1,6 @@
--- The table of gormstore on PostgreSQL, as Store.Migrate creates it.
--- Apply it instead of calling Migrate when the schema is managed by hand.
+-- Creates the table of gormstore's sessions on PostgreSQL, with its
+-- indexes, as Store.Migrate does, and the table of the schema's version
+-- at version 1.
 CREATE TABLE hybrid_sessions (
     id         varchar(64) NOT NULL,  -- hex SHA-256 of the token, never the token
     user_id    text        NOT NULL,  -- empty when anonymous
@@ -14,10 +15,7 @@ CREATE TABLE hybrid_sessions (
 CREATE INDEX hybrid_sessions_expires_at_idx ON hybrid_sessions (expires_at);
 CREATE INDEX hybrid_sessions_user_id_idx ON hybrid_sessions (user_id);
 
--- The schema's version, which tells Store.Migrate that there is nothing to
--- do (it then takes no lock and runs no DDL).
+-- The schema's version: once it is current, Store.Migrate sees that there
+-- is nothing to do (it then takes no lock and runs no DDL).
 CREATE TABLE hybrid_sessions_schema (version integer NOT NULL);
-INSERT INTO hybrid_sessions_schema (version) VALUES (2);
-
--- Then apply notify_postgres.sql: the trigger that keeps the caches of
--- several app instances coherent.
+INSERT INTO hybrid_sessions_schema (version) VALUES (1);
