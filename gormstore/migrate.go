@@ -33,8 +33,9 @@ var Migrations embed.FS
 // table hybrid_sessions_schema; bump it with every change of the schema,
 // with the new version's files in migrations/ (see Migrations), and
 // Migrate runs its DDL once, on the first instance that starts.
-// Version 2 made the notify triggers statement-level.
-const schemaVersion = 2
+// Version 2 made the notify triggers statement-level; version 3 added the
+// token keys (keys.go).
+const schemaVersion = 3
 
 // versionTable holds schemaVersion once the schema is current.
 const versionTable = "hybrid_sessions_schema"
@@ -54,8 +55,11 @@ var (
 )
 
 // Migrate makes the schema current: the table hybrid_sessions and its
-// indexes, and on PostgreSQL the trigger that announces changes to the
-// other app instances (see Invalidations).
+// indexes, on PostgreSQL the trigger that announces changes to the other
+// app instances (see Invalidations), and the table of token keys with a
+// first key (see TokenKeys). When it adds the key table to a database that
+// holds sessions, it notes the time in hybrid_sessions_untagged, so that
+// their untagged tokens keep working for one session lifetime.
 //
 // When the schema is already current, as at every start but the first
 // after an upgrade, it only reads the version and changes nothing: it
@@ -139,8 +143,32 @@ func (s *Store) migrate(tx *gorm.DB) error {
 	if err := tx.Exec("CREATE TABLE IF NOT EXISTS " + versionTable + " (version integer NOT NULL)").Error; err != nil {
 		return fmt.Errorf("schema version table: %w", err)
 	}
-	if err := tx.AutoMigrate(&row{}); err != nil {
-		return fmt.Errorf("table: %w", err)
+	// Sessions from before tagged tokens keep working for one lifetime
+	// (see core.TokenKeys.UntaggedSince): note when the key table came.
+	untagged := false
+	if !tx.Migrator().HasTable(keysTable) && tx.Migrator().HasTable(tableName) {
+		if err := tx.Raw("SELECT EXISTS (SELECT 1 FROM " + tableName + ")").Scan(&untagged).Error; err != nil {
+			return fmt.Errorf("sessions from before tagged tokens: %w", err)
+		}
+	}
+	if err := tx.AutoMigrate(&row{}, &keyRow{}, &untaggedRow{}); err != nil {
+		return fmt.Errorf("tables: %w", err)
+	}
+	if untagged {
+		if err := tx.Create(&untaggedRow{Since: stamp(time.Now())}).Error; err != nil {
+			return fmt.Errorf("sessions from before tagged tokens: %w", err)
+		}
+	}
+	// The first token key, made here so that instances starting together
+	// agree on it.
+	var keys int64
+	if err := tx.Model(&keyRow{}).Count(&keys).Error; err != nil {
+		return fmt.Errorf("token keys: %w", err)
+	}
+	if keys == 0 {
+		if err := insertKey(tx, 1, time.Now()); err != nil {
+			return fmt.Errorf("token key: %w", err)
+		}
 	}
 	if postgres {
 		if err := tx.Exec(notifySQL).Error; err != nil {
