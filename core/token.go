@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -77,28 +78,38 @@ func ConfigKey(secret []byte) TokenKey {
 	return TokenKey{ID: sum[0], Secret: secret}
 }
 
-// ringKey is a TokenKey ready to tag: a pool of its HMACs, which keep the
-// key's padded state between uses.
+// ringKey is a TokenKey ready to tag: a pool of HMACs, which keep the
+// key's padded states between uses, so that a tag costs two SHA-256
+// blocks rather than four.
 type ringKey struct {
-	id   byte
-	macs sync.Pool
+	id      byte
+	taggers sync.Pool // of *tagger
+}
+
+// tagger is an HMAC with buffers of its own: what is passed to a
+// hash.Hash escapes, so buffers on the caller's stack would cost an
+// allocation per token, on the path of every request.
+type tagger struct {
+	mac hash.Hash
+	msg [tokenTagged]byte
+	sum [sha256.Size]byte
 }
 
 func newRingKey(k TokenKey) *ringKey {
-	secret := append([]byte(nil), k.Secret...)
+	secret := bytes.Clone(k.Secret)
 	rk := &ringKey{id: k.ID}
-	rk.macs.New = func() any { return hmac.New(sha256.New, secret) }
+	rk.taggers.New = func() any { return &tagger{mac: hmac.New(sha256.New, secret)} }
 	return rk
 }
 
 // tag writes the tag of b[:tokenTagged] into dst.
 func (k *ringKey) tag(dst *[tokenTagBytes]byte, b *[tokenBytes]byte) {
-	mac := k.macs.Get().(hash.Hash)
-	mac.Reset()
-	mac.Write(b[:tokenTagged])
-	var sum [sha256.Size]byte
-	copy(dst[:], mac.Sum(sum[:0]))
-	k.macs.Put(mac)
+	t := k.taggers.Get().(*tagger)
+	copy(t.msg[:], b[:tokenTagged])
+	t.mac.Reset()
+	t.mac.Write(t.msg[:])
+	copy(dst[:], t.mac.Sum(t.sum[:0]))
+	k.taggers.Put(t)
 }
 
 // keyring is the keys as one load gave them.

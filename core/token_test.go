@@ -2,6 +2,8 @@ package core
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -79,6 +81,27 @@ func TestUntaggedTokensWindow(t *testing.T) {
 	}
 	if got := r.check(r.newToken(), now); got != tokenAuthentic {
 		t.Errorf("a tagged token in the window: check = %v, want authentic", got)
+	}
+}
+
+// The tag is HMAC-SHA-256, for keys shorter and longer than SHA-256's
+// block, also when a tagger is used again.
+func TestTagIsHMAC(t *testing.T) {
+	for _, n := range []int{MinTokenKeyBytes, 64, 65, 200} {
+		secret := bytes.Repeat([]byte{byte(n)}, n)
+		k := newRingKey(ConfigKey(secret))
+		var b [tokenBytes]byte
+		for i := range b {
+			b[i] = byte(i * 7)
+		}
+		var got [tokenTagBytes]byte
+		k.tag(&got, &b)
+		k.tag(&got, &b)
+		mac := hmac.New(sha256.New, secret)
+		mac.Write(b[:tokenTagged])
+		if want := mac.Sum(nil)[:tokenTagBytes]; !bytes.Equal(got[:], want) {
+			t.Errorf("%d-byte key: tag %x, want HMAC-SHA-256 %x", n, got, want)
+		}
 	}
 }
 
