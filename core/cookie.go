@@ -19,12 +19,18 @@ const (
 	maxCandidates  = 8
 )
 
-// mayHaveCookie reports whether the Cookie headers could hold a cookie
-// named name, so that a request without one needs no key ring.
+// mayHaveCookie reports whether the part of the Cookie headers that
+// pickToken reads could hold a cookie named name, so that a request
+// without one needs no key ring.
 func mayHaveCookie(lines []string, name string) bool {
+	budget := maxCookieBytes
 	for _, line := range lines {
+		line = line[:min(len(line), budget)]
 		if strings.Contains(line, name) {
 			return true
+		}
+		if budget -= len(line); budget == 0 {
+			return false
 		}
 	}
 	return false
