@@ -416,9 +416,10 @@ func (c *Cache) endWrite(w *pendingWrite, written Record, now time.Time, err err
 	}
 }
 
-// Touch updates the expiry in the store, then in the cached copy.
-func (c *Cache) Touch(ctx context.Context, id string, expiresAt, now time.Time) error {
-	if err := c.next.Touch(ctx, id, expiresAt, now); err != nil {
+// Touch updates the expiry and the last-seen time in the store, then in
+// the cached copy.
+func (c *Cache) Touch(ctx context.Context, id string, expiresAt, lastSeenAt, now time.Time) error {
+	if err := c.next.Touch(ctx, id, expiresAt, lastSeenAt, now); err != nil {
 		c.errs.Add(1)
 		c.Invalidate(id)
 		return err
@@ -428,6 +429,9 @@ func (c *Cache) Touch(ctx context.Context, id string, expiresAt, now time.Time) 
 	if v, ok := c.items.Get(id); ok {
 		rec := v.(*entry).rec
 		rec.ExpiresAt = expiresAt
+		if lastSeenAt.After(rec.LastSeenAt) {
+			rec.LastSeenAt = lastSeenAt
+		}
 		c.put(rec, now)
 	}
 	c.mu.Unlock()
@@ -453,36 +457,51 @@ func (c *Cache) Replace(ctx context.Context, oldID string, oldVersion int64, rec
 }
 
 // Delete removes the record from the cache and the store.
-func (c *Cache) Delete(ctx context.Context, id string) error {
+func (c *Cache) Delete(ctx context.Context, id string) (bool, error) {
 	c.Invalidate(id)
-	err := c.next.Delete(ctx, id)
+	deleted, err := c.next.Delete(ctx, id)
 	c.Invalidate(id) // a load that raced the delete must not linger
 	if err != nil {
 		c.errs.Add(1)
 	}
-	return err
+	return deleted, err
+}
+
+// ListUser passes through to the store: a list is read where it is kept,
+// so that it holds every instance's sessions.
+func (c *Cache) ListUser(ctx context.Context, userID string, now time.Time) ([]Record, error) {
+	return c.next.ListUser(ctx, userID, now)
 }
 
 // DeleteUser removes the user's records from the store and the cache.
-func (c *Cache) DeleteUser(ctx context.Context, userID string) ([]string, error) {
-	ids, err := c.next.DeleteUser(ctx, userID)
+func (c *Cache) DeleteUser(ctx context.Context, userID, keepID string) ([]Record, error) {
+	return c.forget(c.next.DeleteUser(ctx, userID, keepID))
+}
+
+// DeleteExpired removes expired records from the store, and their copies
+// from the cache, which never serves them anyway.
+func (c *Cache) DeleteExpired(ctx context.Context, now time.Time, limit int) ([]Record, error) {
+	return c.forget(c.next.DeleteExpired(ctx, now, limit))
+}
+
+// DeleteAll removes records from the store and the cache.
+func (c *Cache) DeleteAll(ctx context.Context, limit int) ([]Record, error) {
+	return c.forget(c.next.DeleteAll(ctx, limit))
+}
+
+// forget drops the cached copies of the records a store call removed.
+func (c *Cache) forget(removed []Record, err error) ([]Record, error) {
 	if err != nil {
 		c.errs.Add(1)
 		return nil, err
 	}
 	c.mu.Lock()
 	c.epoch++
-	for _, id := range ids {
-		c.items.Delete(id)
+	for _, rec := range removed {
+		c.items.Delete(rec.ID)
 	}
 	c.mu.Unlock()
-	return ids, nil
-}
-
-// DeleteExpired passes through to the store; cached copies of expired
-// records are never served anyway.
-func (c *Cache) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
-	return c.next.DeleteExpired(ctx, now, limit)
+	return removed, nil
 }
 
 // Ping passes through to the store.

@@ -14,6 +14,24 @@ const DefaultCleanupBatch = 1000
 // no statement holds locks for long. After each batch it calls progress, if
 // not nil, with the running total. It stops early when ctx is done.
 func DeleteExpired(ctx context.Context, store Store, now time.Time, batch int, progress func(total int)) (int, error) {
+	total := 0
+	n, err := deleteBatches(ctx, func(ctx context.Context, limit int) ([]Record, error) {
+		return store.DeleteExpired(ctx, now, limit)
+	}, batch, func(removed []Record) {
+		if total += len(removed); progress != nil {
+			progress(total)
+		}
+	})
+	if err != nil {
+		return n, fmt.Errorf("core: delete expired sessions: %w", err)
+	}
+	return n, nil
+}
+
+// deleteBatches calls del with batch (DefaultCleanupBatch when batch <= 0)
+// until it removes fewer, calling removed after each batch that removed
+// any, and returns how many it removed. It stops early when ctx is done.
+func deleteBatches(ctx context.Context, del func(ctx context.Context, limit int) ([]Record, error), batch int, removed func([]Record)) (int, error) {
 	if batch <= 0 {
 		batch = DefaultCleanupBatch
 	}
@@ -22,15 +40,15 @@ func DeleteExpired(ctx context.Context, store Store, now time.Time, batch int, p
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		n, err := store.DeleteExpired(ctx, now, batch)
-		total += n
+		recs, err := del(ctx, batch)
+		total += len(recs)
 		if err != nil {
-			return total, fmt.Errorf("core: delete expired sessions: %w", err)
+			return total, err
 		}
-		if progress != nil && n > 0 {
-			progress(total)
+		if len(recs) > 0 {
+			removed(recs)
 		}
-		if n < batch {
+		if len(recs) < batch {
 			return total, nil
 		}
 	}
@@ -50,7 +68,10 @@ func (m *Manager) RunCleanup(ctx context.Context, interval time.Duration) error 
 	defer t.Stop()
 	for {
 		start := time.Now()
-		n, err := DeleteExpired(ctx, m.store, now(), DefaultCleanupBatch, nil)
+		at := now()
+		n, err := deleteBatches(ctx, func(ctx context.Context, limit int) ([]Record, error) {
+			return m.store.DeleteExpired(ctx, at, limit)
+		}, DefaultCleanupBatch, func(removed []Record) { fire(m.cfg.Hooks.Expired, "", removed...) })
 		if m.cache != nil {
 			m.cache.sweep() // expired copies, wherever they are in the queue
 		}

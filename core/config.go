@@ -71,6 +71,24 @@ type Config struct {
 	// Cache configures the in-process cache in front of the store.
 	Cache CacheOptions
 
+	// MaxSessionsPerUser caps the live sessions of one user; a login past
+	// it is handled by SessionCapPolicy. Zero means no cap.
+	MaxSessionsPerUser int
+	// SessionCapPolicy is what a login past MaxSessionsPerUser does.
+	// Default: CapEndLeastRecent.
+	SessionCapPolicy CapPolicy
+	// ClientIP gives the client address kept with a session at creation
+	// and login. Default: RemoteIP, the direct peer; behind a reverse
+	// proxy, read the header your proxy sets (see docs/devices.md).
+	ClientIP func(*http.Request) string
+	// IPHashKey, when set, makes sessions keep a keyed hash of the
+	// client's address (HMAC-SHA-256, 32 hex digits) instead of the
+	// address: enough to tell two sessions' networks apart, not to locate
+	// anyone.
+	IPHashKey []byte
+	// Hooks are called after session events (see Hooks).
+	Hooks Hooks
+
 	// Logger receives the manager's logs (corrupt data, failed refreshes).
 	// Tokens are never logged. Default: slog.Default().
 	Logger *slog.Logger
@@ -137,6 +155,12 @@ func (c Config) withDefaults() (Config, error) {
 		if len(k) < MinTokenKeyBytes {
 			return c, fmt.Errorf("core: TokenKeys[%d] is %d bytes; a token key takes at least %d", i, len(k), MinTokenKeyBytes)
 		}
+	}
+	if c.MaxSessionsPerUser < 0 {
+		return c, fmt.Errorf("core: negative MaxSessionsPerUser %d", c.MaxSessionsPerUser)
+	}
+	if c.ClientIP == nil {
+		c.ClientIP = RemoteIP
 	}
 	if c.Codec == nil {
 		c.Codec = JSONCodec{}

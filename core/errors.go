@@ -31,19 +31,35 @@ var (
 
 	// ErrEncode means a session value could not be encoded by the codec.
 	ErrEncode = errors.New("session value cannot be encoded")
+
+	// ErrTooManySessions means a login was refused because its user has
+	// Config.MaxSessionsPerUser live sessions and the policy is CapRefuse.
+	// Nothing was saved.
+	ErrTooManySessions = errors.New("too many sessions for this user")
+
+	// ErrNotLoggedIn means an action needs a logged-in session (CheckFresh).
+	ErrNotLoggedIn = errors.New("not logged in")
+
+	// ErrNotFresh means an action needs a more recent login (CheckFresh).
+	ErrNotFresh = errors.New("reauthentication required")
 )
 
 // StatusCode maps an error from the session layer to the HTTP status an
 // error handler should answer with: 503 for an unavailable store or a
 // session contended past the store timeout (nothing was stored; see
-// SetRetryAfter), 413 for session data over Config.MaxDataSize, 500 for
-// everything else, which is a bug.
+// SetRetryAfter), 413 for session data over Config.MaxDataSize, 401 and
+// 403 for CheckFresh's ErrNotLoggedIn and ErrNotFresh, 403 for a login
+// refused by ErrTooManySessions, 500 for everything else, which is a bug.
 func StatusCode(err error) int {
 	switch {
 	case errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrNotLoggedIn):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrNotFresh), errors.Is(err, ErrTooManySessions):
+		return http.StatusForbidden
 	default:
 		return http.StatusInternalServerError
 	}

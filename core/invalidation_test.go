@@ -69,12 +69,12 @@ func (h *hub) Update(ctx context.Context, rec core.Record, now time.Time) error 
 	return err
 }
 
-func (h *hub) Delete(ctx context.Context, id string) error {
-	err := h.Store.Delete(ctx, id)
+func (h *hub) Delete(ctx context.Context, id string) (bool, error) {
+	deleted, err := h.Store.Delete(ctx, id)
 	if err == nil {
 		h.announce(id, 0)
 	}
-	return err
+	return deleted, err
 }
 
 func (h *hub) listening() int {

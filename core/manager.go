@@ -68,7 +68,7 @@ type sessionKey struct{}
 // it in its context. Adapters call Begin; applications use Middleware or
 // an adapter.
 func (m *Manager) Begin(r *http.Request) (*Session, *http.Request) {
-	s := &Session{m: m, ctx: r.Context(), cookies: r.Header["Cookie"]}
+	s := &Session{m: m, ctx: r.Context(), req: r, cookies: r.Header["Cookie"]}
 	s.reqCtx = sessionContext{Context: r.Context(), s: s}
 	return s, r.WithContext(&s.reqCtx)
 }
@@ -116,13 +116,7 @@ func (m *Manager) DestroyUser(ctx context.Context, userID string) (int, error) {
 	if userID == "" {
 		return 0, nil
 	}
-	ctx, cancel := m.storeContext(ctx)
-	defer cancel()
-	ids, err := m.store.DeleteUser(ctx, userID)
-	if err != nil {
-		return 0, fmt.Errorf("core: destroy sessions of user: %w", err)
-	}
-	return len(ids), nil
+	return m.destroyUser(ctx, userID, "")
 }
 
 // Ping reports whether the store answers, within Config.StoreTimeout.

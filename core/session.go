@@ -22,6 +22,7 @@ import (
 type Session struct {
 	m      *Manager
 	ctx    context.Context // the request's, for lazy loads
+	req    *http.Request   // for the client's address and user agent
 	reqCtx sessionContext  // the request's, carrying this session
 
 	mu         sync.Mutex
@@ -414,19 +415,19 @@ func (s *Session) Destroy(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.notWriting()
-	return s.destroy(ctx)
+	return s.destroy(ctx, EndLogout)
 }
 
-// destroy deletes the session's record, if it has one, and empties the
-// session. The caller holds s.mu.
-func (s *Session) destroy(ctx context.Context) error {
-	if err := s.readCookie(now()); err != nil {
+// destroy deletes the session's record, if it has one, reports it as
+// ended for reason, and empties the session. The caller holds s.mu.
+func (s *Session) destroy(ctx context.Context, reason EndReason) error {
+	if err := s.loadedErr(); err != nil { // for the event: the record's user and handle
 		return fmt.Errorf("core: destroy session: %w", err)
 	}
-	if s.token != "" {
+	if s.stored {
 		ctx, cancel := s.m.storeContext(ctx)
 		defer cancel()
-		if err := s.m.store.Delete(ctx, RecordID(s.token)); err != nil {
+		if _, err := s.m.end(ctx, s.rec, reason); err != nil {
 			return fmt.Errorf("core: destroy session: %w", err)
 		}
 	}
@@ -446,7 +447,7 @@ func (s *Session) DestroyUser(ctx context.Context) (int, error) {
 		return 0, s.loadErr
 	}
 	if s.userID == "" {
-		return 0, s.destroy(ctx)
+		return 0, s.destroy(ctx, EndLogout)
 	}
 	n, err := s.m.DestroyUser(ctx, s.userID)
 	if err != nil {
@@ -521,7 +522,7 @@ func (s *Session) commit(h http.Header, status int) error {
 				return err
 			}
 		}
-		s.refreshIdle()
+		s.refresh()
 	}
 	switch {
 	case s.stored && (s.tokenChanged || s.persistChanged):
@@ -565,7 +566,14 @@ func (s *Session) save(ctx context.Context, force bool) error {
 	}
 	ctx, cancel := s.m.storeContext(ctx)
 	defer cancel()
+	var others []Record // a login's: the user's other sessions, for the cap
+	capped := s.restartLifetime && s.userID != "" && s.m.cfg.MaxSessionsPerUser > 0
 	var err error
+	if capped {
+		if others, err = s.capSessions(ctx); err != nil {
+			return err
+		}
+	}
 	if s.stored {
 		err = s.saveStored(ctx)
 	}
@@ -575,6 +583,9 @@ func (s *Session) save(ctx context.Context, force bool) error {
 	}
 	if err != nil {
 		return err
+	}
+	if capped {
+		s.endLeastRecent(ctx, others)
 	}
 	s.modified, s.renew, s.restartLifetime = false, false, false
 	s.userChanged = false
@@ -656,6 +667,16 @@ func (s *Session) record(t time.Time) (Record, storedValues, error) {
 	if !s.stored || s.restartLifetime {
 		rec.CreatedAt = t
 		rec.Deadline = t.Add(s.m.cfg.Lifetime)
+		rec.IP, rec.UserAgent = s.client()
+	}
+	if s.restartLifetime {
+		rec.AuthenticatedAt = t
+	}
+	if rec.Handle == "" {
+		rec.Handle = newHandle() // a new session, or one stored before handles
+	}
+	if t.After(rec.LastSeenAt) {
+		rec.LastSeenAt = t // a write is a sighting
 	}
 	rec.UserID = s.userID
 	rec.Persistent = s.persistent
@@ -747,6 +768,11 @@ func (s *Session) storeAnew(ctx context.Context, t time.Time, op string, write f
 	}
 	s.token, s.tokenChanged = token, true
 	s.wrote(rec, values)
+	if op == "create" {
+		fire(s.m.cfg.Hooks.Created, "", rec)
+	} else {
+		fire(s.m.cfg.Hooks.Renewed, "", rec)
+	}
 	return nil
 }
 
@@ -831,23 +857,31 @@ func (s *Session) startOver() {
 	s.vals.rebase(nil)
 }
 
-// refreshIdle moves the idle expiry forward when it is due, writing the
-// expiry alone. A failure is logged, not returned: the request itself
-// succeeded, and the session merely keeps its earlier expiry.
-func (s *Session) refreshIdle() {
-	if s.m.cfg.IdleTimeout <= 0 || !s.stored {
+// refresh writes, alone, the idle expiry and the last-seen time when
+// either is due: the idle expiry once per IdleRefreshInterval, the
+// last-seen time once per LastSeenInterval, both with one Touch. A failure
+// is logged, not returned: the request itself succeeded, and the session
+// merely keeps its earlier times.
+func (s *Session) refresh() {
+	if !s.stored {
 		return
 	}
 	t := now()
-	next := s.m.expiry(t, s.rec.Deadline)
-	if next.Sub(s.rec.ExpiresAt) < s.m.cfg.IdleRefreshInterval {
+	next := s.rec.ExpiresAt
+	if s.m.cfg.IdleTimeout > 0 {
+		if idle := s.m.expiry(t, s.rec.Deadline); idle.Sub(s.rec.ExpiresAt) >= s.m.cfg.IdleRefreshInterval {
+			next = idle
+		}
+	}
+	if next.Equal(s.rec.ExpiresAt) && t.Sub(s.rec.LastSeenAt) < LastSeenInterval {
 		return
 	}
 	ctx, cancel := s.m.storeContext(context.WithoutCancel(s.ctx))
 	defer cancel()
-	if err := s.m.store.Touch(ctx, s.rec.ID, next, t); err != nil {
-		s.m.cfg.Logger.Warn("session idle refresh failed", "record", shortID(s.rec.ID), "error", err)
+	if err := s.m.store.Touch(ctx, s.rec.ID, next, t, t); err != nil {
+		s.m.cfg.Logger.Warn("session refresh failed", "record", shortID(s.rec.ID), "error", err)
 		return
 	}
 	s.rec.ExpiresAt = next
+	s.rec.LastSeenAt = t
 }

@@ -742,7 +742,7 @@ func TestFailedIdleRefreshIsLoggedNotReturned(t *testing.T) {
 			t.Errorf("touch calls = %d, want 1", h.store.Calls(storetest.Touch))
 		}
 		logs := h.logs.String()
-		mustContain(t, logs, "session idle refresh failed")
+		mustContain(t, logs, "session refresh failed")
 		if id := core.RecordID(token); strings.Contains(logs, token) || strings.Contains(logs, id) || !strings.Contains(logs, id[:12]) {
 			t.Errorf("logs %q: want the record named by its hash prefix only, never the token or the whole hash", logs)
 		}

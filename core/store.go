@@ -29,6 +29,21 @@ type Record struct {
 	// ExpiresAt is the effective expiry: Deadline, or earlier when an idle
 	// timeout applies. A record whose ExpiresAt has passed does not exist.
 	ExpiresAt time.Time
+
+	// Handle is the session's public name, shown to its user in a list
+	// of their sessions: random, neither the token nor its hash, and kept
+	// across renewals. Empty for records stored before handles existed,
+	// until their next save.
+	Handle string
+	// AuthenticatedAt is when the session last logged in (Login); zero
+	// when it never did.
+	AuthenticatedAt time.Time
+	// LastSeenAt is when the session was last used, moved forward at most
+	// once per LastSeenInterval.
+	LastSeenAt time.Time
+	// IP and UserAgent are the client's, as of the session's creation or
+	// last Login (see Config.ClientIP and Config.IPHashKey).
+	IP, UserAgent string
 }
 
 // Expired reports whether the record is expired at now.
@@ -50,17 +65,18 @@ type Store interface {
 	// ErrConflict nor ErrUnavailable.
 	Create(ctx context.Context, rec Record) error
 
-	// Update replaces the record's UserID, Data, Persistent, CreatedAt,
-	// Deadline and ExpiresAt, and sets Version to rec.Version+1, only if the
+	// Update replaces the record's fields (all but ID and Version), and
+	// sets Version to rec.Version+1, only if the
 	// stored record exists, has not expired at now and has Version
 	// rec.Version. Otherwise it changes nothing and returns ErrConflict.
 	// Update never inserts.
 	Update(ctx context.Context, rec Record, now time.Time) error
 
-	// Touch sets the ExpiresAt of an existing, unexpired record and nothing
-	// else; it is the cheap write of an idle-timeout refresh. A missing
-	// record is not an error.
-	Touch(ctx context.Context, id string, expiresAt, now time.Time) error
+	// Touch sets the ExpiresAt of an existing, unexpired record and moves
+	// its LastSeenAt forward to lastSeenAt (never backwards), and changes
+	// nothing else, not even Version; it is the cheap write of an idle
+	// refresh and of the last-seen time. A missing record is not an error.
+	Touch(ctx context.Context, id string, expiresAt, lastSeenAt, now time.Time) error
 
 	// UpdateLocked is the pessimistic Update, for records that optimistic
 	// updates keep missing: it reads the unexpired record id while keeping
@@ -78,18 +94,30 @@ type Store interface {
 	// lost to a renewal. A taken rec.ID is an error as for Create.
 	Replace(ctx context.Context, oldID string, oldVersion int64, rec Record, now time.Time) error
 
-	// Delete removes the record. A missing record is not an error.
-	Delete(ctx context.Context, id string) error
+	// Delete removes the record and reports whether there was one to
+	// remove, so that of several callers removing it at once exactly one
+	// learns it did. A missing record is not an error.
+	Delete(ctx context.Context, id string) (deleted bool, err error)
 
-	// DeleteUser removes every record bound to userID and returns their ids.
+	// ListUser returns the unexpired records bound to userID, in no
+	// particular order, without their Data. userID is never empty.
+	ListUser(ctx context.Context, userID string, now time.Time) ([]Record, error)
+
+	// DeleteUser removes every record bound to userID but keepID (which may
+	// be empty) and returns what it removed: ID, UserID and Handle of each.
 	// userID is never empty (anonymous sessions are not a user).
-	DeleteUser(ctx context.Context, userID string) (ids []string, err error)
+	DeleteUser(ctx context.Context, userID, keepID string) (removed []Record, err error)
 
 	// DeleteExpired removes at most limit records that are expired at now
-	// (see Record.Expired) and returns how many it removed. A store shared
-	// by several processes may remove none while another process is
-	// removing them, so that one cleans at a time.
-	DeleteExpired(ctx context.Context, now time.Time, limit int) (n int, err error)
+	// (see Record.Expired) and returns them (ID, UserID and Handle). A
+	// store shared by several processes may remove none while another
+	// process is removing them, so that one cleans at a time, and each
+	// record is returned once.
+	DeleteExpired(ctx context.Context, now time.Time, limit int) (removed []Record, err error)
+
+	// DeleteAll removes at most limit records, expired or not, and returns
+	// them (ID, UserID and Handle): the operator's "log everyone out".
+	DeleteAll(ctx context.Context, limit int) (removed []Record, err error)
 
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error

@@ -222,6 +222,13 @@ func detach(batch []*write) (context.Context, context.CancelFunc) {
 // order and two of them, from this instance or another, cannot deadlock.
 func byID(a, b *write) int { return strings.Compare(a.rec.ID, b.rec.ID) }
 
+// How many statement variables a batch row takes at most (a NULL time
+// takes none).
+const (
+	updateVars = 14
+	createVars = 12
+)
+
 // updateBatch runs the Updates of batch as one UPDATE ... FROM (VALUES
 // ...): each row is written only where it is unexpired at its member's now
 // and at its member's version, and a member whose row was not written gets
@@ -229,18 +236,22 @@ func byID(a, b *write) int { return strings.Compare(a.rec.ID, b.rec.ID) }
 func (s *Store) updateBatch(ctx context.Context, batch []*write) {
 	slices.SortFunc(batch, byID)
 	var q strings.Builder
-	vars := make([]any, 0, 9*len(batch))
+	vars := make([]any, 0, updateVars*len(batch))
 	q.WriteString("UPDATE " + tableName + " AS s SET user_id = v.user_id, data = v.data, version = s.version + 1, " +
-		"persistent = v.persistent, created_at = v.created_at, deadline = v.deadline, expires_at = v.expires_at FROM (VALUES ")
+		"persistent = v.persistent, created_at = v.created_at, deadline = v.deadline, expires_at = v.expires_at, " +
+		"handle = v.handle, authenticated_at = v.authenticated_at, last_seen_at = v.last_seen_at, ip = v.ip, user_agent = v.user_agent FROM (VALUES ")
 	for i, w := range batch {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(?::text, ?::bigint, ?::text, ?::bytea, ?::boolean, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::timestamptz)")
+		q.WriteString("(?::text, ?::bigint, ?::text, ?::bytea, ?::boolean, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::timestamptz, " +
+			"?::text, ?::timestamptz, ?::timestamptz, ?::text, ?::text)")
 		r := toRow(w.rec)
-		vars = append(vars, r.ID, w.rec.Version, r.UserID, r.Data, r.Persistent, r.CreatedAt, r.Deadline, r.ExpiresAt, stamp(w.now))
+		vars = append(vars, r.ID, w.rec.Version, r.UserID, r.Data, r.Persistent, r.CreatedAt, r.Deadline, r.ExpiresAt, stamp(w.now),
+			r.Handle, r.AuthenticatedAt, r.LastSeenAt, r.IP, r.UserAgent)
 	}
-	q.WriteString(") AS v(id, version, user_id, data, persistent, created_at, deadline, expires_at, cutoff) " +
+	q.WriteString(") AS v(id, version, user_id, data, persistent, created_at, deadline, expires_at, cutoff, " +
+		"handle, authenticated_at, last_seen_at, ip, user_agent) " +
 		"WHERE s.id = v.id AND s.version = v.version AND s.expires_at > v.cutoff RETURNING s.id")
 	s.deliver(ctx, "update", q.String(), vars, batch, func() error {
 		return fmt.Errorf("gormstore: update: %w", core.ErrConflict)
@@ -254,15 +265,18 @@ func (s *Store) updateBatch(ctx context.Context, batch []*write) {
 func (s *Store) createBatch(ctx context.Context, batch []*write) {
 	slices.SortFunc(batch, byID)
 	var q strings.Builder
-	vars := make([]any, 0, 7*len(batch))
-	q.WriteString("INSERT INTO " + tableName + " (id, user_id, data, version, persistent, created_at, deadline, expires_at) VALUES ")
+	vars := make([]any, 0, createVars*len(batch))
+	q.WriteString("INSERT INTO " + tableName + " (id, user_id, data, version, persistent, created_at, deadline, expires_at, " +
+		"handle, authenticated_at, last_seen_at, ip, user_agent) VALUES ")
 	for i, w := range batch {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(?::text, ?::text, ?::bytea, 1, ?::boolean, ?::timestamptz, ?::timestamptz, ?::timestamptz)")
+		q.WriteString("(?::text, ?::text, ?::bytea, 1, ?::boolean, ?::timestamptz, ?::timestamptz, ?::timestamptz, " +
+			"?::text, ?::timestamptz, ?::timestamptz, ?::text, ?::text)")
 		r := toRow(w.rec)
-		vars = append(vars, r.ID, r.UserID, r.Data, r.Persistent, r.CreatedAt, r.Deadline, r.ExpiresAt)
+		vars = append(vars, r.ID, r.UserID, r.Data, r.Persistent, r.CreatedAt, r.Deadline, r.ExpiresAt,
+			r.Handle, r.AuthenticatedAt, r.LastSeenAt, r.IP, r.UserAgent)
 	}
 	q.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
 	s.deliver(ctx, "create", q.String(), vars, batch, func() error {

@@ -1,6 +1,11 @@
 package gormstore
 
-import "time"
+import (
+	"time"
+
+	"github.com/hybridsession/hybridsession/core"
+	"gorm.io/gorm"
+)
 
 // SetListenCheck shortens the listener's connection check for a test and
 // returns a function that restores it.
@@ -40,4 +45,11 @@ func (b *batcher) state() (queued, running int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.queue), len(b.busy)
+}
+
+// CreateV3 inserts rec as a store of schema version 3 would: without the
+// columns of version 4.
+func CreateV3(db *gorm.DB, rec core.Record) error {
+	r := toRow(rec)
+	return db.Omit("handle", "authenticated_at", "last_seen_at", "ip", "user_agent").Create(&r).Error
 }

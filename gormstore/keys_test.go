@@ -217,7 +217,7 @@ func TestUntaggedSessionsKeepWorking(t *testing.T) {
 					now := time.Now().UTC().Truncate(time.Microsecond)
 					if held {
 						rec := core.Record{ID: core.RecordID(untagged), Data: encodeN(t, 5), CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
-						if err := store.Create(t.Context(), rec); err != nil {
+						if err := gormstore.CreateV3(db, rec); err != nil {
 							t.Fatal(err)
 						}
 					}

@@ -34,8 +34,9 @@ var Migrations embed.FS
 // with the new version's files in migrations/ (see Migrations), and
 // Migrate runs its DDL once, on the first instance that starts.
 // Version 2 made the notify triggers statement-level; version 3 added the
-// token keys (keys.go).
-const schemaVersion = 3
+// token keys (keys.go); version 4 the columns a list of a user's sessions
+// shows (handle, authenticated_at, last_seen_at, ip, user_agent).
+const schemaVersion = 4
 
 // versionTable holds schemaVersion once the schema is current.
 const versionTable = "hybrid_sessions_schema"

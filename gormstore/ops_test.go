@@ -56,7 +56,7 @@ func TestStatementsNotLogged(t *testing.T) {
 				t.Fatal(err)
 			}
 			store.Find(t.Context(), rec.ID, now)
-			store.DeleteUser(t.Context(), rec.UserID)
+			store.DeleteUser(t.Context(), rec.UserID, "")
 			if s := out.String(); strings.Contains(s, rec.ID) || strings.Contains(s, rec.UserID) {
 				t.Errorf("GORM's logger printed the store's statements:\n%s", s)
 			}
@@ -82,11 +82,11 @@ func TestOneCleanerAtATime(t *testing.T) {
 	if err := other.Raw("SELECT pg_try_advisory_xact_lock(?)", int64(gormstore.CleanupLock)).Scan(&mine).Error; err != nil || !mine {
 		t.Fatalf("take the cleanup lock: %v, %v", mine, err)
 	}
-	if n, err := store.DeleteExpired(t.Context(), now, 100); n != 0 || err != nil {
-		t.Errorf("DeleteExpired while another instance cleans = %d, %v; want 0, nil", n, err)
+	if removed, err := store.DeleteExpired(t.Context(), now, 100); len(removed) != 0 || err != nil {
+		t.Errorf("DeleteExpired while another instance cleans = %d, %v; want 0, nil", len(removed), err)
 	}
 	other.Rollback()
-	if n, err := store.DeleteExpired(t.Context(), now, 100); n != 10 || err != nil {
-		t.Errorf("DeleteExpired once the other is done = %d, %v; want 10, nil", n, err)
+	if removed, err := store.DeleteExpired(t.Context(), now, 100); len(removed) != 10 || err != nil {
+		t.Errorf("DeleteExpired once the other is done = %d, %v; want 10, nil", len(removed), err)
 	}
 }

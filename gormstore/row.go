@@ -24,6 +24,15 @@ type row struct {
 	CreatedAt stamp `gorm:"column:created_at;not null;autoCreateTime:false"`
 	Deadline  stamp `gorm:"column:deadline;not null"`
 	ExpiresAt stamp `gorm:"column:expires_at;not null;index:hybrid_sessions_expires_at_idx"`
+
+	// Schema version 4: what a list of a user's sessions shows. Added to
+	// existing tables without rewriting their rows: constant defaults,
+	// NULL times.
+	Handle          string `gorm:"column:handle;size:32;not null;default:''"`
+	AuthenticatedAt optStamp `gorm:"column:authenticated_at"`
+	LastSeenAt      optStamp `gorm:"column:last_seen_at"`
+	IP              string `gorm:"column:ip;not null;default:''"`
+	UserAgent       string `gorm:"column:user_agent;not null;default:''"`
 }
 
 // TableName tells GORM the table of row.
@@ -44,6 +53,12 @@ func toRow(rec core.Record) row {
 		CreatedAt:  stamp(rec.CreatedAt),
 		Deadline:   stamp(rec.Deadline),
 		ExpiresAt:  stamp(rec.ExpiresAt),
+
+		Handle:          rec.Handle,
+		AuthenticatedAt: optStamp(rec.AuthenticatedAt),
+		LastSeenAt:      optStamp(rec.LastSeenAt),
+		IP:              rec.IP,
+		UserAgent:       rec.UserAgent,
 	}
 }
 
@@ -58,6 +73,12 @@ func (r row) record() core.Record {
 		CreatedAt:  time.Time(r.CreatedAt),
 		Deadline:   time.Time(r.Deadline),
 		ExpiresAt:  time.Time(r.ExpiresAt),
+
+		Handle:          r.Handle,
+		AuthenticatedAt: time.Time(r.AuthenticatedAt),
+		LastSeenAt:      time.Time(r.LastSeenAt),
+		IP:              r.IP,
+		UserAgent:       r.UserAgent,
 	}
 }
 
@@ -107,4 +128,25 @@ func (t *stamp) Scan(v any) error {
 	}
 	*t = stamp(u.UTC())
 	return nil
+}
+
+// optStamp is a time column that may be NULL, which stands for the zero
+// time (a session that never logged in).
+type optStamp time.Time
+
+// GormValue writes t as a stamp, and the zero time as NULL.
+func (t optStamp) GormValue(ctx context.Context, db *gorm.DB) clause.Expr {
+	if time.Time(t).IsZero() {
+		return clause.Expr{SQL: "NULL"}
+	}
+	return stamp(t).GormValue(ctx, db)
+}
+
+// Scan reads a stamp, and NULL as the zero time.
+func (t *optStamp) Scan(v any) error {
+	if v == nil {
+		*t = optStamp{}
+		return nil
+	}
+	return (*stamp)(t).Scan(v)
 }

@@ -121,11 +121,16 @@ func (s *Store) Update(ctx context.Context, rec core.Record, now time.Time) erro
 }
 
 // Touch implements core.Store: it sets expires_at of the unexpired record
-// id and nothing else. A missing or expired record is left alone.
-func (s *Store) Touch(ctx context.Context, id string, expiresAt, now time.Time) error {
+// id, moves last_seen_at forward, and changes nothing else. A missing or
+// expired record is left alone.
+func (s *Store) Touch(ctx context.Context, id string, expiresAt, lastSeenAt, now time.Time) error {
+	seen := stamp(lastSeenAt)
 	err := s.db.WithContext(ctx).Model(&row{}).
 		Where("id = ? AND expires_at > ?", id, stamp(now)).
-		Update("expires_at", stamp(expiresAt)).Error
+		Updates(map[string]any{
+			"expires_at":   stamp(expiresAt),
+			"last_seen_at": gorm.Expr("CASE WHEN last_seen_at IS NULL OR last_seen_at < ? THEN ? ELSE last_seen_at END", seen, seen),
+		}).Error
 	if err != nil {
 		return failed("touch", err)
 	}
@@ -181,6 +186,12 @@ func (s *Store) updateIn(db *gorm.DB, op string, rec core.Record, now time.Time)
 			"created_at": r.CreatedAt,
 			"deadline":   r.Deadline,
 			"expires_at": r.ExpiresAt,
+
+			"handle":           r.Handle,
+			"authenticated_at": r.AuthenticatedAt,
+			"last_seen_at":     r.LastSeenAt,
+			"ip":               r.IP,
+			"user_agent":       r.UserAgent,
 		})
 	if res.Error != nil {
 		return failed(op, res.Error)
@@ -220,29 +231,77 @@ func (s *Store) replace(tx *gorm.DB, oldID string, oldVersion int64, rec core.Re
 }
 
 // Delete implements core.Store. A missing record is not an error.
-func (s *Store) Delete(ctx context.Context, id string) error {
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Delete(&row{}).Error; err != nil {
-		return failed("delete", err)
+func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
+	res := s.db.WithContext(ctx).Where("id = ?", id).Delete(&row{})
+	if res.Error != nil {
+		return false, failed("delete", res.Error)
 	}
-	return nil
+	return res.RowsAffected > 0, nil
+}
+
+// listColumns are the columns of a list of sessions: all but data.
+var listColumns = []string{"id", "user_id", "version", "persistent", "created_at", "deadline", "expires_at",
+	"handle", "authenticated_at", "last_seen_at", "ip", "user_agent"}
+
+// ListUser implements core.Store: one query on the user_id index.
+func (s *Store) ListUser(ctx context.Context, userID string, now time.Time) ([]core.Record, error) {
+	var rows []row
+	err := s.db.WithContext(ctx).Select(listColumns).
+		Where("user_id = ? AND expires_at > ?", userID, stamp(now)).Find(&rows).Error
+	if err != nil {
+		return nil, failed("list user", err)
+	}
+	recs := make([]core.Record, len(rows))
+	for i, r := range rows {
+		recs[i] = r.record()
+		recs[i].Data = nil
+	}
+	return recs, nil
+}
+
+// removedColumns are what a removal returns of each record.
+var removedColumns = clause.Returning{Columns: []clause.Column{{Name: "id"}, {Name: "user_id"}, {Name: "handle"}}}
+
+// removed returns the records of deleted rows.
+func removed(rows []row) []core.Record {
+	recs := make([]core.Record, len(rows))
+	for i, r := range rows {
+		recs[i] = core.Record{ID: r.ID, UserID: r.UserID, Handle: r.Handle}
+	}
+	return recs
 }
 
 // DeleteUser implements core.Store: one DELETE ... RETURNING removes every
-// record of userID, expired ones included, and gives their ids.
-func (s *Store) DeleteUser(ctx context.Context, userID string) ([]string, error) {
+// record of userID but keepID, expired ones included.
+func (s *Store) DeleteUser(ctx context.Context, userID, keepID string) ([]core.Record, error) {
 	var deleted []row
-	err := s.db.WithContext(ctx).
-		Clauses(clause.Returning{Columns: []clause.Column{{Name: "id"}}}).
-		Where("user_id = ?", userID).
+	err := s.db.WithContext(ctx).Clauses(removedColumns).
+		Where("user_id = ? AND id <> ?", userID, keepID).
 		Delete(&deleted).Error
 	if err != nil {
 		return nil, failed("delete user", err)
 	}
-	ids := make([]string, len(deleted))
-	for i, r := range deleted {
-		ids[i] = r.ID
+	return removed(deleted), nil
+}
+
+// DeleteAll implements core.Store: one DELETE ... RETURNING removes at
+// most limit records.
+func (s *Store) DeleteAll(ctx context.Context, limit int) ([]core.Record, error) {
+	deleted, err := s.deleteReturning(s.db.WithContext(ctx), "1 = 1", limit)
+	if err != nil {
+		return nil, failed("delete all", err)
 	}
-	return ids, nil
+	return deleted, nil
+}
+
+// deleteReturning deletes at most limit rows matching where (a condition
+// with its vars) and returns them.
+func (s *Store) deleteReturning(db *gorm.DB, where string, limit int, vars ...any) ([]core.Record, error) {
+	var deleted []row
+	err := db.Clauses(removedColumns).
+		Where("id IN (?)", db.Session(&gorm.Session{NewDB: true}).Model(&row{}).Select("id").Where(where, vars...).Limit(limit)).
+		Delete(&deleted).Error
+	return removed(deleted), err
 }
 
 // DeleteExpired implements core.Store: one DELETE removes at most limit
@@ -250,14 +309,14 @@ func (s *Store) DeleteUser(ctx context.Context, userID string) ([]string, error)
 // On PostgreSQL, where several instances share the table, it deletes
 // nothing and returns 0 while another instance's batch runs: one cleaner
 // at a time, and an instance that goes away hands over at once.
-func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) ([]core.Record, error) {
 	if s.db.Dialector.Name() != "postgres" {
 		return s.deleteExpired(s.db.WithContext(ctx), now, limit)
 	}
 	// One cleaner at a time across instances: a batch runs under a
 	// transaction-scoped advisory lock, and an instance that does not get
 	// it deletes nothing this time (the other is on it).
-	var n int
+	var deleted []core.Record
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var mine bool
 		if err := tx.Raw("SELECT pg_try_advisory_xact_lock(?)", int64(cleanupLock)).Scan(&mine).Error; err != nil {
@@ -267,7 +326,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 			return nil
 		}
 		var err error
-		n, err = s.deleteExpired(tx, now, limit)
+		deleted, err = s.deleteExpired(tx, now, limit)
 		return err
 	})
 	if err != nil {
@@ -275,9 +334,9 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 		if !errors.Is(err, core.ErrUnavailable) {
 			err = failed("delete expired", err) // of BEGIN or COMMIT
 		}
-		return 0, err
+		return nil, err
 	}
-	return n, nil
+	return deleted, nil
 }
 
 // cleanupLock is the key of the advisory lock of a cleanup batch on
@@ -285,14 +344,12 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 const cleanupLock = 0x6879627269645f63
 
 // deleteExpired runs one batch of DeleteExpired through db.
-func (s *Store) deleteExpired(db *gorm.DB, now time.Time, limit int) (int, error) {
-	res := db.Exec(
-		"DELETE FROM "+tableName+" WHERE id IN (SELECT id FROM "+tableName+" WHERE expires_at <= ? LIMIT ?)",
-		stamp(now), limit)
-	if res.Error != nil {
-		return 0, failed("delete expired", res.Error)
+func (s *Store) deleteExpired(db *gorm.DB, now time.Time, limit int) ([]core.Record, error) {
+	deleted, err := s.deleteReturning(db, "expires_at <= ?", limit, stamp(now))
+	if err != nil {
+		return nil, failed("delete expired", err)
 	}
-	return int(res.RowsAffected), nil
+	return deleted, nil
 }
 
 // Ping implements core.Store: it reads one row of the sessions table, so

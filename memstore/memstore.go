@@ -89,7 +89,7 @@ func (s *Store) Update(ctx context.Context, rec core.Record, now time.Time) erro
 }
 
 // Touch implements core.Store.
-func (s *Store) Touch(ctx context.Context, id string, expiresAt, now time.Time) error {
+func (s *Store) Touch(ctx context.Context, id string, expiresAt, lastSeenAt, now time.Time) error {
 	if err := unavailable(ctx, "touch"); err != nil {
 		return err
 	}
@@ -97,6 +97,9 @@ func (s *Store) Touch(ctx context.Context, id string, expiresAt, now time.Time) 
 	defer s.mu.Unlock()
 	if rec, ok := s.records[id]; ok && !rec.Expired(now) {
 		rec.ExpiresAt = expiresAt
+		if lastSeenAt.After(rec.LastSeenAt) {
+			rec.LastSeenAt = lastSeenAt
+		}
 		s.records[id] = rec
 	}
 	return nil
@@ -144,51 +147,68 @@ func (s *Store) Replace(ctx context.Context, oldID string, oldVersion int64, rec
 }
 
 // Delete implements core.Store.
-func (s *Store) Delete(ctx context.Context, id string) error {
+func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	if err := unavailable(ctx, "delete"); err != nil {
-		return err
+		return false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	_, ok := s.records[id]
 	delete(s.records, id)
-	return nil
+	return ok, nil
 }
 
-// DeleteUser implements core.Store.
-func (s *Store) DeleteUser(ctx context.Context, userID string) ([]string, error) {
-	if err := unavailable(ctx, "delete user"); err != nil {
+// ListUser implements core.Store.
+func (s *Store) ListUser(ctx context.Context, userID string, now time.Time) ([]core.Record, error) {
+	if err := unavailable(ctx, "list user"); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var ids []string
-	for id, rec := range s.records {
-		if rec.UserID == userID {
-			ids = append(ids, id)
-			delete(s.records, id)
+	var recs []core.Record
+	for _, rec := range s.records {
+		if rec.UserID == userID && !rec.Expired(now) {
+			rec.Data = nil
+			recs = append(recs, rec)
 		}
 	}
-	return ids, nil
+	return recs, nil
+}
+
+// DeleteUser implements core.Store.
+func (s *Store) DeleteUser(ctx context.Context, userID, keepID string) ([]core.Record, error) {
+	return s.deleteWhere(ctx, "delete user", 0, func(rec core.Record) bool { return rec.UserID == userID && rec.ID != keepID })
 }
 
 // DeleteExpired implements core.Store.
-func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
-	if err := unavailable(ctx, "delete expired"); err != nil {
-		return 0, err
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) ([]core.Record, error) {
+	return s.deleteWhere(ctx, "delete expired", limit, func(rec core.Record) bool { return rec.Expired(now) })
+}
+
+// DeleteAll implements core.Store.
+func (s *Store) DeleteAll(ctx context.Context, limit int) ([]core.Record, error) {
+	return s.deleteWhere(ctx, "delete all", limit, func(core.Record) bool { return true })
+}
+
+// deleteWhere removes at most limit records (any number when limit is 0)
+// that match, and returns their ID, UserID and Handle.
+func (s *Store) deleteWhere(ctx context.Context, op string, limit int, match func(core.Record) bool) ([]core.Record, error) {
+	if err := unavailable(ctx, op); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
+	var removed []core.Record
 	for id, rec := range s.records {
-		if n == limit {
+		if limit > 0 && len(removed) == limit {
 			break
 		}
-		if rec.Expired(now) {
+		if match(rec) {
+			removed = append(removed, core.Record{ID: id, UserID: rec.UserID, Handle: rec.Handle})
 			delete(s.records, id)
-			n++
 		}
 	}
-	return n, nil
+	return removed, nil
 }
 
 // Ping implements core.Store.

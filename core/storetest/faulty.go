@@ -21,14 +21,16 @@ const (
 	Touch
 	Replace
 	Delete
+	ListUser
 	DeleteUser
 	DeleteExpired
+	DeleteAll
 	Ping
 	TokenKeys
 	numOps
 )
 
-var opNames = [numOps]string{"find", "create", "update", "update locked", "touch", "replace", "delete", "delete user", "delete expired", "ping", "token keys"}
+var opNames = [numOps]string{"find", "create", "update", "update locked", "touch", "replace", "delete", "list user", "delete user", "delete expired", "delete all", "ping", "token keys"}
 
 func (op Op) String() string { return opNames[op] }
 
@@ -127,8 +129,8 @@ func (f *Faulty) Update(ctx context.Context, rec core.Record, now time.Time) err
 }
 
 // Touch implements core.Store.
-func (f *Faulty) Touch(ctx context.Context, id string, expiresAt, now time.Time) error {
-	return f.call(Touch, func() error { return f.next.Touch(ctx, id, expiresAt, now) })
+func (f *Faulty) Touch(ctx context.Context, id string, expiresAt, lastSeenAt, now time.Time) error {
+	return f.call(Touch, func() error { return f.next.Touch(ctx, id, expiresAt, lastSeenAt, now) })
 }
 
 // UpdateLocked implements core.Store.
@@ -142,26 +144,45 @@ func (f *Faulty) Replace(ctx context.Context, oldID string, oldVersion int64, re
 }
 
 // Delete implements core.Store.
-func (f *Faulty) Delete(ctx context.Context, id string) error {
-	return f.call(Delete, func() error { return f.next.Delete(ctx, id) })
+func (f *Faulty) Delete(ctx context.Context, id string) (deleted bool, err error) {
+	err = f.call(Delete, func() (err error) {
+		deleted, err = f.next.Delete(ctx, id)
+		return err
+	})
+	return deleted, err
+}
+
+// ListUser implements core.Store.
+func (f *Faulty) ListUser(ctx context.Context, userID string, now time.Time) (recs []core.Record, err error) {
+	err = f.call(ListUser, func() (err error) {
+		recs, err = f.next.ListUser(ctx, userID, now)
+		return err
+	})
+	return recs, err
 }
 
 // DeleteUser implements core.Store.
-func (f *Faulty) DeleteUser(ctx context.Context, userID string) (ids []string, err error) {
-	err = f.call(DeleteUser, func() (err error) {
-		ids, err = f.next.DeleteUser(ctx, userID)
-		return err
-	})
-	return ids, err
+func (f *Faulty) DeleteUser(ctx context.Context, userID, keepID string) ([]core.Record, error) {
+	return f.removing(DeleteUser, func() ([]core.Record, error) { return f.next.DeleteUser(ctx, userID, keepID) })
 }
 
 // DeleteExpired implements core.Store.
-func (f *Faulty) DeleteExpired(ctx context.Context, now time.Time, limit int) (n int, err error) {
-	err = f.call(DeleteExpired, func() (err error) {
-		n, err = f.next.DeleteExpired(ctx, now, limit)
+func (f *Faulty) DeleteExpired(ctx context.Context, now time.Time, limit int) ([]core.Record, error) {
+	return f.removing(DeleteExpired, func() ([]core.Record, error) { return f.next.DeleteExpired(ctx, now, limit) })
+}
+
+// DeleteAll implements core.Store.
+func (f *Faulty) DeleteAll(ctx context.Context, limit int) ([]core.Record, error) {
+	return f.removing(DeleteAll, func() ([]core.Record, error) { return f.next.DeleteAll(ctx, limit) })
+}
+
+// removing runs op, a call that returns the records it removed.
+func (f *Faulty) removing(op Op, run func() ([]core.Record, error)) (removed []core.Record, err error) {
+	err = f.call(op, func() (err error) {
+		removed, err = run()
 		return err
 	})
-	return n, err
+	return removed, err
 }
 
 // Ping implements core.Store.

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,9 +54,14 @@ func Run(t *testing.T, newStore func(t *testing.T) core.Store) {
 		{"ReplaceConcurrent", testReplaceConcurrent},
 		{"ReplaceStaleVersion", testReplaceStaleVersion},
 		{"ReplaceAgainstUpdate", testReplaceAgainstUpdate},
+		{"TouchLastSeenNeverBackwards", testTouchLastSeenNeverBackwards},
 		{"Delete", testDelete},
+		{"DeleteConcurrent", testDeleteConcurrent},
+		{"ListUser", testListUser},
 		{"DeleteUser", testDeleteUser},
+		{"DeleteUserKeeping", testDeleteUserKeeping},
 		{"DeleteExpired", testDeleteExpired},
+		{"DeleteAll", testDeleteAll},
 		{"Ping", testPing},
 		{"CancelledContext", testCancelledContext},
 	}
@@ -89,6 +95,12 @@ func live(now time.Time) core.Record {
 		CreatedAt:  now.Add(-time.Minute),
 		Deadline:   now.Add(time.Hour),
 		ExpiresAt:  now.Add(30 * time.Minute),
+
+		Handle:          newID()[:22],
+		AuthenticatedAt: now.Add(-time.Minute),
+		LastSeenAt:      now.Add(-time.Second),
+		IP:              "2001:db8::1",
+		UserAgent:       "Mozilla/5.0 (X11; Linux x86_64) ünïcode",
 	}
 }
 
@@ -145,6 +157,15 @@ func same(t *testing.T, got, want core.Record) {
 	if got.Persistent != want.Persistent {
 		t.Errorf("record %s: Persistent = %v, want %v", want.ID, got.Persistent, want.Persistent)
 	}
+	sameMeta(t, got, want)
+}
+
+// sameMeta fails the test unless got has want's times and metadata.
+func sameMeta(t *testing.T, got, want core.Record) {
+	t.Helper()
+	if got.Handle != want.Handle || got.IP != want.IP || got.UserAgent != want.UserAgent {
+		t.Errorf("record %s: Handle, IP, UserAgent = %q, %q, %q; want %q, %q, %q", want.ID, got.Handle, got.IP, got.UserAgent, want.Handle, want.IP, want.UserAgent)
+	}
 	for _, f := range []struct {
 		name      string
 		got, want time.Time
@@ -152,6 +173,8 @@ func same(t *testing.T, got, want core.Record) {
 		{"CreatedAt", got.CreatedAt, want.CreatedAt},
 		{"Deadline", got.Deadline, want.Deadline},
 		{"ExpiresAt", got.ExpiresAt, want.ExpiresAt},
+		{"AuthenticatedAt", got.AuthenticatedAt, want.AuthenticatedAt},
+		{"LastSeenAt", got.LastSeenAt, want.LastSeenAt},
 	} {
 		if !f.got.Equal(f.want) {
 			t.Errorf("record %s: %s = %v, want %v", want.ID, f.name, f.got, f.want)
@@ -463,25 +486,35 @@ func testUpdateLockedConcurrent(t *testing.T, s core.Store) {
 func testTouch(t *testing.T, s core.Store) {
 	now := clock()
 	rec := create(t, s, live(now))
-	for _, expiresAt := range []time.Time{now.Add(time.Hour + time.Microsecond), now.Add(time.Second)} {
-		if err := s.Touch(t.Context(), rec.ID, expiresAt, now); err != nil {
+	for i, expiresAt := range []time.Time{now.Add(time.Hour + time.Microsecond), now.Add(time.Second)} {
+		seen := now.Add(time.Duration(i) * time.Microsecond)
+		if err := s.Touch(t.Context(), rec.ID, expiresAt, seen, now); err != nil {
 			t.Fatalf("Touch(%v) error = %v, want nil", expiresAt, err)
 		}
-		rec.ExpiresAt = expiresAt
+		rec.ExpiresAt, rec.LastSeenAt = expiresAt, seen
 		same(t, find(t, s, rec.ID, now), rec)
 	}
+}
+
+func testTouchLastSeenNeverBackwards(t *testing.T, s core.Store) {
+	now := clock()
+	rec := create(t, s, live(now))
+	if err := s.Touch(t.Context(), rec.ID, rec.ExpiresAt, rec.LastSeenAt.Add(-time.Minute), now); err != nil {
+		t.Fatalf("Touch error = %v, want nil", err)
+	}
+	same(t, find(t, s, rec.ID, now), rec)
 }
 
 func testTouchMissingOrExpired(t *testing.T, s core.Store) {
 	now := clock()
 	id := newID()
-	if err := s.Touch(t.Context(), id, now.Add(time.Hour), now); err != nil {
+	if err := s.Touch(t.Context(), id, now.Add(time.Hour), now, now); err != nil {
 		t.Errorf("Touch of a missing record error = %v, want nil", err)
 	}
 	missing(t, s, id, now)
 
 	old := create(t, s, expired(now))
-	if err := s.Touch(t.Context(), old.ID, now.Add(time.Hour), now); err != nil {
+	if err := s.Touch(t.Context(), old.ID, now.Add(time.Hour), now, now); err != nil {
 		t.Errorf("Touch of an expired record error = %v, want nil", err)
 	}
 	// Look back in time first: a cache may remember that an id was not
@@ -521,7 +554,7 @@ func testReplaceConflicts(t *testing.T, s core.Store) {
 		}},
 		{"deleted", func(t *testing.T) string {
 			id := create(t, s, live(now)).ID
-			if err := s.Delete(t.Context(), id); err != nil {
+			if _, err := s.Delete(t.Context(), id); err != nil {
 				t.Fatalf("Delete error = %v, want nil", err)
 			}
 			return id
@@ -672,21 +705,107 @@ func testDelete(t *testing.T, s core.Store) {
 	now := clock()
 	rec := create(t, s, live(now))
 	other := create(t, s, live(now))
-	for i := range 2 { // the second time it is missing
-		if err := s.Delete(t.Context(), rec.ID); err != nil {
-			t.Fatalf("Delete #%d error = %v, want nil", i+1, err)
+	for i, want := range []bool{true, false} { // the second time it is missing
+		deleted, err := s.Delete(t.Context(), rec.ID)
+		if err != nil || deleted != want {
+			t.Fatalf("Delete #%d = %v, %v; want %v, nil", i+1, deleted, err, want)
 		}
 		missing(t, s, rec.ID, now)
 	}
 	same(t, find(t, s, other.ID, now), other)
 }
 
+// testDeleteConcurrent: of 8 concurrent Deletes of one record, exactly one
+// reports that it deleted it, so that its event is reported once.
+func testDeleteConcurrent(t *testing.T, s core.Store) {
+	for range 5 {
+		rec := create(t, s, live(clock()))
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				deleted, err := s.Delete(t.Context(), rec.ID)
+				if err != nil {
+					t.Errorf("Delete error = %v", err)
+				}
+				if deleted {
+					wins.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if n := wins.Load(); n != 1 {
+			t.Errorf("%d of 8 concurrent Deletes reported deleting the record, want 1", n)
+		}
+	}
+}
+
+// ids returns the ids of recs, sorted.
+func ids(recs []core.Record) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.ID
+	}
+	slices.Sort(out)
+	return out
+}
+
+// wantRemoved fails the test unless removed holds exactly want, by ID,
+// UserID and Handle.
+func wantRemoved(t *testing.T, call string, removed, want []core.Record) {
+	t.Helper()
+	if got, w := ids(removed), ids(want); !slices.Equal(got, w) {
+		t.Fatalf("%s removed %q, want %q", call, got, w)
+	}
+	byID := map[string]core.Record{}
+	for _, r := range want {
+		byID[r.ID] = r
+	}
+	for _, r := range removed {
+		if w := byID[r.ID]; r.UserID != w.UserID || r.Handle != w.Handle {
+			t.Errorf("%s: removed %s with user %q, handle %q; want %q, %q", call, r.ID, r.UserID, r.Handle, w.UserID, w.Handle)
+		}
+	}
+}
+
+func testListUser(t *testing.T, s core.Store) {
+	now := clock()
+	var want []core.Record
+	for range 3 {
+		rec := live(now)
+		rec.UserID = "alice"
+		want = append(want, create(t, s, rec))
+	}
+	old := expired(now)
+	old.UserID = "alice"
+	create(t, s, old)
+	for _, user := range []string{"bob", "", "Alice"} {
+		rec := live(now)
+		rec.UserID = user
+		create(t, s, rec)
+	}
+	got, err := s.ListUser(t.Context(), "alice", now)
+	if err != nil {
+		t.Fatalf("ListUser error = %v, want nil", err)
+	}
+	if g, w := ids(got), ids(want); !slices.Equal(g, w) {
+		t.Fatalf("ListUser = %q, want the live sessions of alice %q", g, w)
+	}
+	for _, r := range got {
+		w := want[slices.IndexFunc(want, func(w core.Record) bool { return w.ID == r.ID })]
+		sameMeta(t, r, w)
+		if r.UserID != "alice" || r.Version != 1 || r.Persistent != w.Persistent {
+			t.Errorf("ListUser record %s: UserID %q, Version %d, Persistent %v; want alice, 1, %v", r.ID, r.UserID, r.Version, r.Persistent, w.Persistent)
+		}
+	}
+}
+
 func testDeleteUser(t *testing.T, s core.Store) {
 	now := clock()
-	var want []string
+	var want []core.Record
 	for _, rec := range []core.Record{live(now), live(now), expired(now)} {
 		rec.UserID = "alice"
-		want = append(want, create(t, s, rec).ID)
+		want = append(want, create(t, s, rec))
 	}
 	var kept []core.Record
 	for _, user := range []string{"bob", "", "alice2", "Alice"} {
@@ -695,35 +814,47 @@ func testDeleteUser(t *testing.T, s core.Store) {
 		kept = append(kept, create(t, s, rec))
 	}
 
-	got, err := s.DeleteUser(t.Context(), "alice")
+	got, err := s.DeleteUser(t.Context(), "alice", "")
 	if err != nil {
 		t.Fatalf("DeleteUser error = %v, want nil", err)
 	}
-	slices.Sort(got)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("DeleteUser ids = %q, want %q", got, want)
-	}
-	for _, id := range want {
-		missing(t, s, id, now.Add(-2*time.Hour))
+	wantRemoved(t, "DeleteUser", got, want)
+	for _, rec := range want {
+		missing(t, s, rec.ID, now.Add(-2*time.Hour))
 	}
 	for _, rec := range kept {
 		same(t, find(t, s, rec.ID, now), rec)
 	}
 
-	got, err = s.DeleteUser(t.Context(), "alice")
+	got, err = s.DeleteUser(t.Context(), "alice", "")
 	if err != nil || len(got) != 0 {
-		t.Errorf("DeleteUser again = %q, %v; want no ids, nil", got, err)
+		t.Errorf("DeleteUser again = %q, %v; want nothing, nil", ids(got), err)
 	}
+}
+
+func testDeleteUserKeeping(t *testing.T, s core.Store) {
+	now := clock()
+	var recs []core.Record
+	for range 3 {
+		rec := live(now)
+		rec.UserID = "alice"
+		recs = append(recs, create(t, s, rec))
+	}
+	got, err := s.DeleteUser(t.Context(), "alice", recs[1].ID)
+	if err != nil {
+		t.Fatalf("DeleteUser error = %v, want nil", err)
+	}
+	wantRemoved(t, "DeleteUser keeping one", got, []core.Record{recs[0], recs[2]})
+	same(t, find(t, s, recs[1].ID, now), recs[1])
 }
 
 func testDeleteExpired(t *testing.T, s core.Store) {
 	now := clock()
-	var gone []string
+	var gone []core.Record
 	for _, ago := range []time.Duration{time.Hour, time.Second, time.Microsecond, 0} {
 		rec := live(now.Add(-2 * time.Hour))
 		rec.ExpiresAt = now.Add(-ago)
-		gone = append(gone, create(t, s, rec).ID)
+		gone = append(gone, create(t, s, rec))
 	}
 	var kept []core.Record
 	for _, left := range []time.Duration{time.Microsecond, time.Hour} {
@@ -732,19 +863,40 @@ func testDeleteExpired(t *testing.T, s core.Store) {
 		kept = append(kept, create(t, s, rec))
 	}
 
-	total := 0
+	var removed []core.Record
 	for _, want := range []int{3, 1, 0} {
-		n, err := s.DeleteExpired(t.Context(), now, 3)
-		if err != nil || n != want {
-			t.Fatalf("DeleteExpired(limit 3) after %d = %d, %v; want %d, nil", total, n, err, want)
+		got, err := s.DeleteExpired(t.Context(), now, 3)
+		if err != nil || len(got) != want {
+			t.Fatalf("DeleteExpired(limit 3) after %d = %d records, %v; want %d, nil", len(removed), len(got), err, want)
 		}
-		total += n
+		removed = append(removed, got...)
 	}
-	for _, id := range gone {
-		missing(t, s, id, now.Add(-3*time.Hour))
+	wantRemoved(t, "DeleteExpired", removed, gone)
+	for _, rec := range gone {
+		missing(t, s, rec.ID, now.Add(-3*time.Hour))
 	}
 	for _, rec := range kept {
 		same(t, find(t, s, rec.ID, now), rec)
+	}
+}
+
+func testDeleteAll(t *testing.T, s core.Store) {
+	now := clock()
+	var all []core.Record
+	for _, rec := range []core.Record{live(now), live(now), live(now), expired(now)} {
+		all = append(all, create(t, s, rec))
+	}
+	var removed []core.Record
+	for _, want := range []int{3, 1, 0} {
+		got, err := s.DeleteAll(t.Context(), 3)
+		if err != nil || len(got) != want {
+			t.Fatalf("DeleteAll(limit 3) after %d = %d records, %v; want %d, nil", len(removed), len(got), err, want)
+		}
+		removed = append(removed, got...)
+	}
+	wantRemoved(t, "DeleteAll", removed, all)
+	for _, rec := range all {
+		missing(t, s, rec.ID, now.Add(-3*time.Hour))
 	}
 }
 
@@ -769,14 +921,16 @@ func testCancelledContext(t *testing.T, s core.Store) {
 		{"Find", func() error { _, _, err := s.Find(ctx, newID(), now); return err }},
 		{"Create", func() error { return s.Create(ctx, fresh) }},
 		{"Update", func() error { return s.Update(ctx, changed, now) }},
-		{"Touch", func() error { return s.Touch(ctx, rec.ID, now.Add(time.Hour), now) }},
+		{"Touch", func() error { return s.Touch(ctx, rec.ID, now.Add(time.Hour), now, now) }},
 		{"UpdateLocked", func() error {
 			return s.UpdateLocked(ctx, rec.ID, now, func(cur core.Record) (core.Record, error) { return changed, nil })
 		}},
 		{"Replace", func() error { return s.Replace(ctx, rec.ID, rec.Version, fresh, now) }},
-		{"Delete", func() error { return s.Delete(ctx, rec.ID) }},
-		{"DeleteUser", func() error { _, err := s.DeleteUser(ctx, rec.UserID); return err }},
+		{"Delete", func() error { _, err := s.Delete(ctx, rec.ID); return err }},
+		{"ListUser", func() error { _, err := s.ListUser(ctx, rec.UserID, now); return err }},
+		{"DeleteUser", func() error { _, err := s.DeleteUser(ctx, rec.UserID, ""); return err }},
 		{"DeleteExpired", func() error { _, err := s.DeleteExpired(ctx, now.Add(time.Hour), 10); return err }},
+		{"DeleteAll", func() error { _, err := s.DeleteAll(ctx, 10); return err }},
 		{"Ping", func() error { return s.Ping(ctx) }},
 	}
 	for _, c := range calls {
