@@ -28,11 +28,11 @@ type row struct {
 	// Schema version 4: what a list of a user's sessions shows. Added to
 	// existing tables without rewriting their rows: constant defaults,
 	// NULL times.
-	Handle          string `gorm:"column:handle;size:32;not null;default:''"`
+	Handle          string   `gorm:"column:handle;size:32;not null;default:''"`
 	AuthenticatedAt optStamp `gorm:"column:authenticated_at"`
 	LastSeenAt      optStamp `gorm:"column:last_seen_at"`
-	IP              string `gorm:"column:ip;not null;default:''"`
-	UserAgent       string `gorm:"column:user_agent;not null;default:''"`
+	IP              string   `gorm:"column:ip;not null;default:''"`
+	UserAgent       string   `gorm:"column:user_agent;not null;default:''"`
 }
 
 // TableName tells GORM the table of row.
