@@ -1,8 +1,20 @@
 // Package echoapp is the Echo example app: the routes of the HTTP contract
-// in examples/README.md on an Echo server with echosession. What the routes do
-// lives in package demo, shared with the Gin app; this package only
-// routes, takes the session from echosession and renders the answer Echo's
-// way, errors included: handlers return them and ErrorHandler writes them.
+// in examples/README.md, written as an Echo app uses hybridsession.
+//
+// echosession.Middleware gives every request its session, which a handler
+// takes with echosession.From(c) and changes: Login, Set, core.Modify,
+// Destroy, DestroyUser. The handler then answers as usual (c.JSON,
+// c.Redirect) or returns an error; the middleware commits the session
+// before the response goes out. Errors are answered in one place,
+// ErrorHandler: a handler returns a client error as an *echo.HTTPError
+// with its status (see fail) and a session error as it is, which
+// ErrorHandler answers with the status core.StatusCode gives, and
+// Retry-After on a 503 (core.SetRetryAfter).
+//
+// The framework-free parts that the Gin app shares come from package demo:
+// the session value names, the input rules (demo.ReadLogin reads a JSON or
+// form body under the contract's limits and messages, where a JSON-only
+// app would use c.Bind), the JSON bodies and the page.
 package echoapp
 
 import (
@@ -25,53 +37,178 @@ func New(m *core.Manager) http.Handler {
 	e.HTTPErrorHandler = ErrorHandler
 	e.Use(middleware.Recover(), echosession.Middleware(m))
 
-	e.GET("/", handle(demo.Page))
-	e.GET("/healthz", func(c echo.Context) error { return render(c, demo.Health(c.Request().Context(), m)) })
-	e.POST("/login", handle(demo.Login))
-	e.GET("/me", handle(demo.Me))
-	e.GET("/counter", handle(demo.Counter))
-	e.POST("/counter", handle(demo.Increment))
-	e.POST("/logout", handle(demo.Logout))
-	e.POST("/logout-all", handle(demo.LogoutAll))
-	e.GET("/prefs", handle(demo.Prefs))
-	e.POST("/prefs", handle(demo.SetPrefForm))
-	e.PUT("/prefs/:key", func(c echo.Context) error {
-		return render(c, demo.SetPref(c.Request(), echosession.From(c), c.Param("key")))
-	})
+	e.GET("/", page)
+	e.GET("/healthz", health(m))
+	e.POST("/login", login)
+	e.GET("/me", me)
+	e.GET("/counter", counter)
+	e.POST("/counter", increment)
+	e.POST("/logout", logout)
+	e.POST("/logout-all", logoutAll)
+	e.GET("/prefs", prefs)
+	e.POST("/prefs", setPrefForm)
+	e.PUT("/prefs/:key", setPref)
 	return e
 }
 
-// handle adapts a route of package demo to Echo.
-func handle(route func(*http.Request, *core.Session) demo.Outcome) echo.HandlerFunc {
+// page is GET /: the HTML page of the session, which consumes its flash
+// messages.
+func page(c echo.Context) error {
+	html, err := demo.RenderPage(c.Request().Host, echosession.From(c))
+	if err != nil {
+		return err
+	}
+	return c.HTMLBlob(http.StatusOK, html)
+}
+
+// health is GET /healthz: 200 when the session store answers, else 503.
+// The cause is logged, not shown.
+func health(m *core.Manager) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		return render(c, route(c.Request(), echosession.From(c)))
+		if err := m.Ping(c.Request().Context()); err != nil {
+			slog.ErrorContext(c.Request().Context(), "health check failed", "error", err)
+			return echo.NewHTTPError(http.StatusServiceUnavailable, demo.StoreUnreachable)
+		}
+		return c.JSON(http.StatusOK, demo.StatusBody{Status: "ok"})
 	}
 }
 
-// render writes o: a redirect, a page or JSON; an error is returned for
-// ErrorHandler to write.
-func render(c echo.Context, o demo.Outcome) error {
-	switch {
-	case o.Redirect != "":
-		return c.Redirect(o.Status, o.Redirect)
-	case o.Failed():
-		return echo.NewHTTPError(o.Status, o.Error)
-	case o.HTML != nil:
-		return c.HTMLBlob(o.Status, o.HTML)
-	default:
-		return c.JSON(o.Status, o.Body)
+// login is POST /login: Login renews the session's token and binds the
+// session to the user; the cookie is persistent unless the body says
+// remember: false.
+func login(c echo.Context) error {
+	in, err := demo.ReadLogin(c.Request())
+	if err != nil {
+		return fail(c, err)
 	}
+	s := echosession.From(c)
+	s.Login(in.Username)
+	s.SetPersistent(in.Remember)
+	return reply(c, demo.UserBody{User: in.Username}, demo.LoginFlash(in.Username))
+}
+
+// me is GET /me: the user and the counter; 401 when not logged in.
+func me(c echo.Context) error {
+	s := echosession.From(c)
+	user := s.UserID()
+	if user == "" {
+		return fail(c, demo.ErrNotLoggedIn)
+	}
+	return c.JSON(http.StatusOK, demo.MeBody{User: user, Count: core.GetOr(s, demo.CountKey, 0)})
+}
+
+// counter is GET /counter: the counter, changing nothing.
+func counter(c echo.Context) error {
+	return c.JSON(http.StatusOK, demo.CountBody{Count: core.GetOr(echosession.From(c), demo.CountKey, 0)})
+}
+
+// increment is POST /counter: adds one to the counter with core.Modify,
+// atomically, so that parallel increments of one session, on any
+// instance, all count.
+func increment(c echo.Context) error {
+	n, err := core.Modify(c.Request().Context(), echosession.From(c), demo.CountKey,
+		func(n int, _ bool) int { return n + 1 })
+	if err != nil {
+		return err // a session error: ErrorHandler answers it
+	}
+	return reply(c, demo.CountBody{Count: n}, demo.CountFlash(n))
+}
+
+// logout is POST /logout: destroys the session; its cookie is expired.
+func logout(c echo.Context) error {
+	if err := echosession.From(c).Destroy(c.Request().Context()); err != nil {
+		return err
+	}
+	return reply(c, demo.OKBody{OK: true}, demo.LogoutFlash)
+}
+
+// logoutAll is POST /logout-all: destroys every session of the logged-in
+// user, this one included, and tells how many there were; 401 when not
+// logged in.
+func logoutAll(c echo.Context) error {
+	s := echosession.From(c)
+	if s.UserID() == "" {
+		return fail(c, demo.ErrNotLoggedIn)
+	}
+	n, err := s.DestroyUser(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return reply(c, demo.RevokedBody{Revoked: n}, demo.LogoutAllFlash(n))
+}
+
+// prefs is GET /prefs: every preference of the session.
+func prefs(c echo.Context) error {
+	return c.JSON(http.StatusOK, demo.PrefsBody{Prefs: demo.Prefs(echosession.From(c))})
+}
+
+// setPref is PUT /prefs/:key, with the value in the body.
+func setPref(c echo.Context) error {
+	p, err := demo.ReadPref(c.Request(), c.Param("key"))
+	if err != nil {
+		return fail(c, err)
+	}
+	return savePref(c, p)
+}
+
+// setPrefForm is POST /prefs, the page's form, with key and value in the
+// body.
+func setPrefForm(c echo.Context) error {
+	p, err := demo.ReadPrefForm(c.Request())
+	if err != nil {
+		return fail(c, err)
+	}
+	return savePref(c, p)
+}
+
+// savePref sets one preference, a session value of its own, and answers
+// with all of them.
+func savePref(c echo.Context, p demo.Pref) error {
+	s := echosession.From(c)
+	s.Set(demo.PrefPrefix+p.Key, p.Value)
+	return reply(c, demo.PrefsBody{Prefs: demo.Prefs(s)}, demo.PrefFlash(p.Key))
+}
+
+// reply answers a success with body as JSON; a browser's form post is
+// redirected to the page instead, where flash waits in the session.
+func reply(c echo.Context, body any, flash string) error {
+	if demo.IsBrowserForm(c.Request()) {
+		echosession.From(c).AddFlash(flash)
+		return c.Redirect(http.StatusSeeOther, "/")
+	}
+	return c.JSON(http.StatusOK, body)
+}
+
+// fail answers a client error (bad input, not logged in): an
+// *echo.HTTPError with its status and message, for ErrorHandler to write;
+// for a browser's form post, a flash message on the page instead. Any
+// other error is returned as it is.
+func fail(c echo.Context, err error) error {
+	var bad *demo.ClientError
+	if !errors.As(err, &bad) {
+		return err
+	}
+	if demo.IsBrowserForm(c.Request()) {
+		echosession.From(c).AddFlash(demo.ErrorFlash(bad.Message))
+		return c.Redirect(http.StatusSeeOther, "/")
+	}
+	return echo.NewHTTPError(bad.Status, bad.Message)
 }
 
 // ErrorHandler is the app's echo.HTTPErrorHandler: every error, Echo's own
 // 404 and 405 and a failed session commit included, is answered with JSON
-// {"error": "..."}. An *echo.HTTPError shows its message when that is a
-// string; any other error is logged and shown as its status text alone.
+// {"error": "..."}. An *echo.HTTPError gets its status and shows its
+// message when that is a string; any other error, such as one of the
+// session's, gets the status core.StatusCode gives (503 when the store is
+// unreachable, 413 when the session would be too large, else 500) and
+// shows its status text alone. A 503 gets Retry-After. A server error is
+// logged, unless it is an *echo.HTTPError without an internal error, which
+// the handler that returned it has logged if it had to.
 func ErrorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	code, msg, logged := http.StatusInternalServerError, "", false
+	code, msg, logged := core.StatusCode(err), "", false
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		code = he.Code
@@ -79,7 +216,7 @@ func ErrorHandler(err error, c echo.Context) {
 		if he.Internal != nil {
 			err = he.Internal
 		} else {
-			logged = true // an answer of the app's routes, logged by package demo
+			logged = true
 		}
 	}
 	if code >= http.StatusInternalServerError && !logged {

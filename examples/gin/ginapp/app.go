@@ -1,10 +1,23 @@
 // Package ginapp is the Gin example app: the routes of the HTTP contract in
-// examples/README.md on a Gin engine with ginsession. What the routes do lives in
-// package demo, shared with the Echo app; this package only routes, takes
-// the session from ginsession and renders the answer Gin's way.
+// examples/README.md, written as a Gin app uses hybridsession.
+//
+// ginsession.Middleware gives every request its session, which a handler
+// takes with ginsession.From(c) and changes: Login, Set, core.Modify,
+// Destroy, DestroyUser. The handler then answers as usual (c.JSON,
+// c.Redirect); the middleware commits the session before the response goes
+// out. fail shows how an error becomes an answer: a client error with its
+// own status, a session error with the status core.StatusCode gives, and
+// Retry-After on a 503 (core.SetRetryAfter).
+//
+// The framework-free parts that the Echo app shares come from package
+// demo: the session value names, the input rules (demo.ReadLogin reads a
+// JSON or form body under the contract's limits and messages, where a
+// JSON-only app would use c.ShouldBindJSON), the JSON bodies and the page.
 package ginapp
 
 import (
+	"errors"
+	"log/slog"
 	"net/http"
 	"os"
 
@@ -24,43 +37,188 @@ func New(m *core.Manager) http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.Use(gin.Recovery(), ginsession.Middleware(m))
-	r.NoRoute(func(c *gin.Context) { render(c, demo.NotFound()) })
-	r.NoMethod(func(c *gin.Context) { render(c, demo.MethodNotAllowed()) })
+	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound) })
+	r.NoMethod(func(c *gin.Context) { abort(c, http.StatusMethodNotAllowed) })
 
-	r.GET("/", handle(demo.Page))
-	r.GET("/healthz", func(c *gin.Context) { render(c, demo.Health(c.Request.Context(), m)) })
-	r.POST("/login", handle(demo.Login))
-	r.GET("/me", handle(demo.Me))
-	r.GET("/counter", handle(demo.Counter))
-	r.POST("/counter", handle(demo.Increment))
-	r.POST("/logout", handle(demo.Logout))
-	r.POST("/logout-all", handle(demo.LogoutAll))
-	r.GET("/prefs", handle(demo.Prefs))
-	r.POST("/prefs", handle(demo.SetPrefForm))
-	r.PUT("/prefs/:key", func(c *gin.Context) {
-		render(c, demo.SetPref(c.Request, ginsession.From(c), c.Param("key")))
-	})
+	r.GET("/", page)
+	r.GET("/healthz", health(m))
+	r.POST("/login", login)
+	r.GET("/me", me)
+	r.GET("/counter", counter)
+	r.POST("/counter", increment)
+	r.POST("/logout", logout)
+	r.POST("/logout-all", logoutAll)
+	r.GET("/prefs", prefs)
+	r.POST("/prefs", setPrefForm)
+	r.PUT("/prefs/:key", setPref)
 	return r
 }
 
-// handle adapts a route of package demo to Gin.
-func handle(route func(*http.Request, *core.Session) demo.Outcome) gin.HandlerFunc {
+// page is GET /: the HTML page of the session, which consumes its flash
+// messages.
+func page(c *gin.Context) {
+	html, err := demo.RenderPage(c.Request.Host, ginsession.From(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Data(http.StatusOK, demo.HTMLContentType, html)
+}
+
+// health is GET /healthz: 200 when the session store answers, else 503.
+// The cause is logged, not shown.
+func health(m *core.Manager) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		render(c, route(c.Request, ginsession.From(c)))
+		if err := m.Ping(c.Request.Context()); err != nil {
+			slog.ErrorContext(c.Request.Context(), "health check failed", "error", err)
+			core.SetRetryAfter(c.Writer.Header(), http.StatusServiceUnavailable)
+			c.AbortWithStatusJSON(http.StatusServiceUnavailable, demo.ErrorBody{Error: demo.StoreUnreachable})
+			return
+		}
+		c.JSON(http.StatusOK, demo.StatusBody{Status: "ok"})
 	}
 }
 
-// render writes o: a redirect, an error, a page or JSON.
-func render(c *gin.Context, o demo.Outcome) {
-	switch {
-	case o.Redirect != "":
-		c.Redirect(o.Status, o.Redirect)
-	case o.Failed():
-		core.SetRetryAfter(c.Writer.Header(), o.Status)
-		c.AbortWithStatusJSON(o.Status, demo.ErrorBody{Error: o.Error})
-	case o.HTML != nil:
-		c.Data(o.Status, demo.HTMLContentType, o.HTML)
-	default:
-		c.JSON(o.Status, o.Body)
+// login is POST /login: Login renews the session's token and binds the
+// session to the user; the cookie is persistent unless the body says
+// remember: false.
+func login(c *gin.Context) {
+	in, err := demo.ReadLogin(c.Request)
+	if err != nil {
+		fail(c, err)
+		return
 	}
+	s := ginsession.From(c)
+	s.Login(in.Username)
+	s.SetPersistent(in.Remember)
+	reply(c, demo.UserBody{User: in.Username}, demo.LoginFlash(in.Username))
+}
+
+// me is GET /me: the user and the counter; 401 when not logged in.
+func me(c *gin.Context) {
+	s := ginsession.From(c)
+	user := s.UserID()
+	if user == "" {
+		fail(c, demo.ErrNotLoggedIn)
+		return
+	}
+	c.JSON(http.StatusOK, demo.MeBody{User: user, Count: core.GetOr(s, demo.CountKey, 0)})
+}
+
+// counter is GET /counter: the counter, changing nothing.
+func counter(c *gin.Context) {
+	c.JSON(http.StatusOK, demo.CountBody{Count: core.GetOr(ginsession.From(c), demo.CountKey, 0)})
+}
+
+// increment is POST /counter: adds one to the counter with core.Modify,
+// atomically, so that parallel increments of one session, on any
+// instance, all count.
+func increment(c *gin.Context) {
+	n, err := core.Modify(c.Request.Context(), ginsession.From(c), demo.CountKey,
+		func(n int, _ bool) int { return n + 1 })
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, demo.CountBody{Count: n}, demo.CountFlash(n))
+}
+
+// logout is POST /logout: destroys the session; its cookie is expired.
+func logout(c *gin.Context) {
+	if err := ginsession.From(c).Destroy(c.Request.Context()); err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, demo.OKBody{OK: true}, demo.LogoutFlash)
+}
+
+// logoutAll is POST /logout-all: destroys every session of the logged-in
+// user, this one included, and tells how many there were; 401 when not
+// logged in.
+func logoutAll(c *gin.Context) {
+	s := ginsession.From(c)
+	if s.UserID() == "" {
+		fail(c, demo.ErrNotLoggedIn)
+		return
+	}
+	n, err := s.DestroyUser(c.Request.Context())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, demo.RevokedBody{Revoked: n}, demo.LogoutAllFlash(n))
+}
+
+// prefs is GET /prefs: every preference of the session.
+func prefs(c *gin.Context) {
+	c.JSON(http.StatusOK, demo.PrefsBody{Prefs: demo.Prefs(ginsession.From(c))})
+}
+
+// setPref is PUT /prefs/:key, with the value in the body.
+func setPref(c *gin.Context) {
+	p, err := demo.ReadPref(c.Request, c.Param("key"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	savePref(c, p)
+}
+
+// setPrefForm is POST /prefs, the page's form, with key and value in the
+// body.
+func setPrefForm(c *gin.Context) {
+	p, err := demo.ReadPrefForm(c.Request)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	savePref(c, p)
+}
+
+// savePref sets one preference, a session value of its own, and answers
+// with all of them.
+func savePref(c *gin.Context, p demo.Pref) {
+	s := ginsession.From(c)
+	s.Set(demo.PrefPrefix+p.Key, p.Value)
+	reply(c, demo.PrefsBody{Prefs: demo.Prefs(s)}, demo.PrefFlash(p.Key))
+}
+
+// reply answers a success with body as JSON; a browser's form post is
+// redirected to the page instead, where flash waits in the session.
+func reply(c *gin.Context, body any, flash string) {
+	if demo.IsBrowserForm(c.Request) {
+		ginsession.From(c).AddFlash(flash)
+		c.Redirect(http.StatusSeeOther, "/")
+		return
+	}
+	c.JSON(http.StatusOK, body)
+}
+
+// fail answers err. A client error (bad input, not logged in) gets its
+// status and message; for a browser's form post it becomes a flash message
+// on the page instead. Any other error is the session's (or the page's):
+// it gets the status core.StatusCode gives (503 when the store is
+// unreachable, 413 when the session would be too large, else 500), with
+// Retry-After on a 503, and only its status text; the error is logged.
+func fail(c *gin.Context, err error) {
+	var bad *demo.ClientError
+	if errors.As(err, &bad) {
+		if demo.IsBrowserForm(c.Request) {
+			ginsession.From(c).AddFlash(demo.ErrorFlash(bad.Message))
+			c.Redirect(http.StatusSeeOther, "/")
+			return
+		}
+		c.AbortWithStatusJSON(bad.Status, demo.ErrorBody{Error: bad.Message})
+		return
+	}
+	code := core.StatusCode(err)
+	slog.ErrorContext(c.Request.Context(), "request failed",
+		"method", c.Request.Method, "path", c.Request.URL.Path, "status", code, "error", err)
+	core.SetRetryAfter(c.Writer.Header(), code)
+	abort(c, code)
+}
+
+// abort answers with code and its status text.
+func abort(c *gin.Context, code int) {
+	c.AbortWithStatusJSON(code, demo.ErrorBody{Error: http.StatusText(code)})
 }

@@ -30,17 +30,8 @@ const (
 // prefKeyPattern is what a preference key must match.
 var prefKeyPattern = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
 
-// problem is a client error: the status to answer and a message for the
-// client.
-type problem struct {
-	status int
-	msg    string
-}
-
-func (p *problem) Error() string { return p.msg }
-
-func badRequest(format string, args ...any) *problem {
-	return &problem{http.StatusBadRequest, fmt.Sprintf(format, args...)}
+func badRequest(format string, args ...any) *ClientError {
+	return &ClientError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
 }
 
 // CheckUsername trims white space around name and checks the result: 1 to
@@ -75,6 +66,123 @@ func CheckPref(key, value string) error {
 	return nil
 }
 
+// Login is the input of POST /login, checked.
+type Login struct {
+	// Username is the user, trimmed and checked by CheckUsername.
+	Username string
+	// Remember asks for a persistent cookie; true when the body does not
+	// say.
+	Remember bool
+}
+
+// ReadLogin reads and checks the body of POST /login: JSON {"username":
+// "...", "remember": bool} or a form with the same fields. In a form the
+// last remember counts: the page sends a hidden remember=false before its
+// checkbox.
+func ReadLogin(r *http.Request) (Login, error) {
+	var in struct {
+		Username *string `json:"username"`
+		Remember *bool   `json:"remember"`
+	}
+	err := decodeBody(r, &in, func(f form) error {
+		if err := f.checkFields("username", "remember"); err != nil {
+			return err
+		}
+		if u, ok, err := f.only("username"); err != nil {
+			return err
+		} else if ok {
+			in.Username = &u
+		}
+		if v, ok := f.last("remember"); ok {
+			b, err := parseFormBool("remember", v)
+			if err != nil {
+				return err
+			}
+			in.Remember = &b
+		}
+		return nil
+	})
+	if err != nil {
+		return Login{}, err
+	}
+	if in.Username == nil {
+		return Login{}, badRequest("username is required")
+	}
+	name, err := CheckUsername(*in.Username)
+	if err != nil {
+		return Login{}, err
+	}
+	return Login{Username: name, Remember: in.Remember == nil || *in.Remember}, nil
+}
+
+// Pref is one preference, checked by CheckPref.
+type Pref struct {
+	Key, Value string
+}
+
+// ReadPref reads the body of PUT /prefs/{key}, JSON {"value": "..."} or a
+// form with a value field, and checks the preference it sets.
+func ReadPref(r *http.Request, key string) (Pref, error) {
+	var in struct {
+		Value *string `json:"value"`
+	}
+	err := decodeBody(r, &in, func(f form) error {
+		if err := f.checkFields("value"); err != nil {
+			return err
+		}
+		if v, ok, err := f.only("value"); err != nil {
+			return err
+		} else if ok {
+			in.Value = &v
+		}
+		return nil
+	})
+	if err != nil {
+		return Pref{}, err
+	}
+	return checkPref(key, in.Value)
+}
+
+// ReadPrefForm reads and checks the body of POST /prefs, the page's way to
+// set a preference, since an HTML form cannot put the key into the path: a
+// form (or JSON object) with key and value fields.
+func ReadPrefForm(r *http.Request) (Pref, error) {
+	var in struct {
+		Key   *string `json:"key"`
+		Value *string `json:"value"`
+	}
+	err := decodeBody(r, &in, func(f form) error {
+		if err := f.checkFields("key", "value"); err != nil {
+			return err
+		}
+		for name, dst := range map[string]**string{"key": &in.Key, "value": &in.Value} {
+			if v, ok, err := f.only(name); err != nil {
+				return err
+			} else if ok {
+				*dst = &v
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Pref{}, err
+	}
+	if in.Key == nil {
+		return Pref{}, badRequest("key is required")
+	}
+	return checkPref(*in.Key, in.Value)
+}
+
+func checkPref(key string, value *string) (Pref, error) {
+	if value == nil {
+		return Pref{}, badRequest("value is required")
+	}
+	if err := CheckPref(key, *value); err != nil {
+		return Pref{}, err
+	}
+	return Pref{Key: key, Value: *value}, nil
+}
+
 // form is the fields of a url-encoded request body.
 type form url.Values
 
@@ -88,7 +196,7 @@ func decodeBody(r *http.Request, jsonDst any, fromForm func(form) error) error {
 		return badRequest("cannot read the request body: %v", err)
 	}
 	if len(body) > MaxBodySize {
-		return &problem{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodySize)}
+		return &ClientError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodySize)}
 	}
 	switch mediaType(r) {
 	case "application/x-www-form-urlencoded":
@@ -112,7 +220,7 @@ func decodeBody(r *http.Request, jsonDst any, fromForm func(form) error) error {
 		}
 		return nil
 	default:
-		return &problem{http.StatusUnsupportedMediaType, "send application/json or a url-encoded form"}
+		return &ClientError{http.StatusUnsupportedMediaType, "send application/json or a url-encoded form"}
 	}
 }
 

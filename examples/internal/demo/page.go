@@ -4,7 +4,6 @@ import (
 	"bytes"
 	_ "embed"
 	"html/template"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -34,19 +33,20 @@ type flash struct {
 	Error bool
 }
 
-// Page is GET /: the HTML page of the session, with its user, counter,
-// preferences and flash messages (which it consumes), and the forms that
-// drive the other routes. It renders into memory, so a failure gives a
-// clean 500, not half a page.
-func Page(r *http.Request, s *core.Session) Outcome {
+// RenderPage renders the page that GET / answers, for session s and the
+// host the request names: the session's user, counter, preferences and
+// flash messages (which it consumes), and the forms that drive the other
+// routes. It renders into memory, so that a failure can still be answered
+// with a clean 500, not half a page.
+func RenderPage(host string, s *core.Session) ([]byte, error) {
 	data := pageData{
-		Host:         r.Host,
+		Host:         host,
 		User:         s.UserID(),
 		Count:        core.GetOr(s, CountKey, 0),
 		MaxUsername:  MaxUsername,
 		MaxPrefValue: MaxPrefValue,
 	}
-	for k, v := range prefs(s) {
+	for k, v := range Prefs(s) {
 		data.Prefs = append(data.Prefs, pref{k, v})
 	}
 	slices.SortFunc(data.Prefs, func(a, b pref) int { return strings.Compare(a.Key, b.Key) })
@@ -56,7 +56,7 @@ func Page(r *http.Request, s *core.Session) Outcome {
 	}
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, data); err != nil {
-		return fail(r, s, err)
+		return nil, err
 	}
-	return Outcome{Status: http.StatusOK, HTML: buf.Bytes()}
+	return buf.Bytes(), nil
 }
