@@ -3,6 +3,7 @@ package echosession
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -123,4 +124,24 @@ func From(c echo.Context) *core.Session {
 		panic("echosession: no session in request; add echosession.Middleware(m) before this handler")
 	}
 	return s
+}
+
+// RequireFresh returns a middleware that lets a request through only when
+// its session logged in within maxAge (core.CheckFresh); otherwise it
+// returns an *echo.HTTPError of 401 "not logged in" or 403
+// "reauthentication required", or as for a failed commit when the session
+// cannot be loaded. It goes after Middleware.
+func RequireFresh(maxAge time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			switch err := core.CheckFresh(From(c), maxAge); {
+			case err == nil:
+				return next(c)
+			case errors.Is(err, core.ErrNotLoggedIn), errors.Is(err, core.ErrNotFresh):
+				return echo.NewHTTPError(core.StatusCode(err), err.Error()).WithInternal(err)
+			default:
+				return httpError(c, err)
+			}
+		}
+	}
 }

@@ -1,7 +1,9 @@
 package ginsession
 
 import (
+	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -80,4 +82,23 @@ func From(c *gin.Context) *core.Session {
 		panic("ginsession: no session in request; add ginsession.Middleware(m) before this handler")
 	}
 	return s
+}
+
+// RequireFresh returns a middleware that lets a request through only when
+// its session logged in within maxAge (core.CheckFresh); otherwise it
+// aborts with 401 {"error": "not logged in"} or 403 {"error":
+// "reauthentication required"}, or as DefaultErrorHandler when the session
+// cannot be loaded. It goes after Middleware.
+func RequireFresh(maxAge time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		switch err := core.CheckFresh(From(c), maxAge); {
+		case err == nil:
+			c.Next()
+		case errors.Is(err, core.ErrNotLoggedIn), errors.Is(err, core.ErrNotFresh):
+			_ = c.Error(err)
+			c.AbortWithStatusJSON(core.StatusCode(err), gin.H{"error": err.Error()})
+		default:
+			DefaultErrorHandler(c, err)
+		}
+	}
 }
