@@ -29,6 +29,17 @@ type instance struct {
 // waits until every one listens. It returns them and the database's DSN.
 func startInstances(t *testing.T, n int) ([]*instance, string) {
 	t.Helper()
+	return startInstancesWith(t, n, core.Config{}, nil)
+}
+
+// startInstancesWith is startInstances with managers configured by cfg
+// (quiet unless cfg has a Logger), calling prepare, if not nil, with each
+// instance's pool before anything uses it.
+func startInstancesWith(t *testing.T, n int, cfg core.Config, prepare func(i int, db *gorm.DB)) ([]*instance, string) {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	_, dsn := testdb.Open(t, testdb.Postgres)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -36,6 +47,9 @@ func startInstances(t *testing.T, n int) ([]*instance, string) {
 	var out []*instance
 	for i := range n {
 		db := openPool(t, dsn)
+		if prepare != nil {
+			prepare(i, db)
+		}
 		store, err := gormstore.New(db, gormstore.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -45,7 +59,7 @@ func startInstances(t *testing.T, n int) ([]*instance, string) {
 				t.Fatal(err)
 			}
 		}
-		m, err := core.NewManager(store, core.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		m, err := core.NewManager(store, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,19 +18,32 @@ import (
 // countStatements counts the SQL statements GORM runs on db from now on.
 func countStatements(t *testing.T, db *gorm.DB) *atomic.Int64 {
 	t.Helper()
+	return countStatementsMatching(t, db, "")
+}
+
+// countStatementsMatching counts the SQL statements GORM runs on db from
+// now on whose text starts with prefix. Register it before anything uses
+// db concurrently: GORM's callbacks are not safe to change meanwhile.
+func countStatementsMatching(t *testing.T, db *gorm.DB, prefix string) *atomic.Int64 {
+	t.Helper()
 	var n atomic.Int64
-	count := func(*gorm.DB) { n.Add(1) }
+	count := func(tx *gorm.DB) {
+		if strings.HasPrefix(tx.Statement.SQL.String(), prefix) {
+			n.Add(1)
+		}
+	}
+	name := "test:count " + prefix
 	cb := db.Callback()
-	for name, err := range map[string]error{
-		"query":  cb.Query().After("gorm:query").Register("test:count", count),
-		"create": cb.Create().After("gorm:create").Register("test:count", count),
-		"update": cb.Update().After("gorm:update").Register("test:count", count),
-		"delete": cb.Delete().After("gorm:delete").Register("test:count", count),
-		"raw":    cb.Raw().After("gorm:raw").Register("test:count", count),
-		"row":    cb.Row().After("gorm:row").Register("test:count", count),
+	for kind, err := range map[string]error{
+		"query":  cb.Query().After("gorm:query").Register(name, count),
+		"create": cb.Create().After("gorm:create").Register(name, count),
+		"update": cb.Update().After("gorm:update").Register(name, count),
+		"delete": cb.Delete().After("gorm:delete").Register(name, count),
+		"raw":    cb.Raw().After("gorm:raw").Register(name, count),
+		"row":    cb.Row().After("gorm:row").Register(name, count),
 	} {
 		if err != nil {
-			t.Fatalf("register %s counter: %v", name, err)
+			t.Fatalf("register %s counter: %v", kind, err)
 		}
 	}
 	return &n

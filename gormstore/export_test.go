@@ -53,3 +53,11 @@ func CreateV3(db *gorm.DB, rec core.Record) error {
 	r := toRow(rec)
 	return db.Omit("handle", "authenticated_at", "last_seen_at", "ip", "user_agent").Create(&r).Error
 }
+
+// ListUserSQL is the statement of ListUser, for EXPLAIN.
+func ListUserSQL(db *gorm.DB, userID string, now time.Time) string {
+	return db.ToSQL(func(tx *gorm.DB) *gorm.DB {
+		var rows []row
+		return listUser(tx, userID, now).Find(&rows)
+	})
+}

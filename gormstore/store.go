@@ -246,8 +246,7 @@ var listColumns = []string{"id", "user_id", "version", "persistent", "created_at
 // ListUser implements core.Store: one query on the user_id index.
 func (s *Store) ListUser(ctx context.Context, userID string, now time.Time) ([]core.Record, error) {
 	var rows []row
-	err := s.db.WithContext(ctx).Select(listColumns).
-		Where("user_id = ? AND expires_at > ?", userID, stamp(now)).Find(&rows).Error
+	err := listUser(s.db.WithContext(ctx), userID, now).Find(&rows).Error
 	if err != nil {
 		return nil, failed("list user", err)
 	}
@@ -257,6 +256,11 @@ func (s *Store) ListUser(ctx context.Context, userID string, now time.Time) ([]c
 		recs[i].Data = nil
 	}
 	return recs, nil
+}
+
+// listUser is the query of ListUser.
+func listUser(db *gorm.DB, userID string, now time.Time) *gorm.DB {
+	return db.Select(listColumns).Where("user_id = ? AND expires_at > ?", userID, stamp(now))
 }
 
 // removedColumns are what a removal returns of each record.

@@ -1,0 +1,183 @@
+package gormstore_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/gormstore"
+	"github.com/hybridsession/hybridsession/internal/testdb"
+)
+
+// A user with 10 000 sessions, among 100 000 of other users, is listed by
+// one statement that PostgreSQL plans on the user_id index.
+func TestListUserSessionsPlan(t *testing.T) {
+	store, db := open(t, testdb.Postgres)
+	err := db.Exec(`INSERT INTO hybrid_sessions (id, user_id, data, version, persistent, created_at, deadline, expires_at, handle, last_seen_at)
+		SELECT md5(i::text), CASE WHEN i <= 10000 THEN 'alice' ELSE 'user' || i END, '', 1, true,
+			now(), now() + interval '1 day', now() + interval '1 day', substr(md5(i::text || 'h'), 1, 22), now() - i * interval '1 second'
+		FROM generate_series(1, 110000) AS i`).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec("ANALYZE hybrid_sessions").Error; err != nil {
+		t.Fatal(err)
+	}
+	q := gormstore.ListUserSQL(db, "alice", time.Now())
+	var plan []string
+	if err := db.Raw("EXPLAIN " + q).Scan(&plan).Error; err != nil {
+		t.Fatalf("EXPLAIN %s: %v", q, err)
+	}
+	if got := strings.Join(plan, "\n"); !strings.Contains(got, "hybrid_sessions_user_id_idx") {
+		t.Errorf("plan of %s:\n%s\nwant it to use hybrid_sessions_user_id_idx", q, got)
+	} else {
+		t.Logf("EXPLAIN %s\n%s", q, got)
+	}
+	m, err := core.NewManager(store, core.Config{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	statements := countStatements(t, db)
+	infos, err := m.UserSessions(t.Context(), "alice")
+	if err != nil || len(infos) != 10000 {
+		t.Fatalf("UserSessions = %d sessions, %v; want 10000", len(infos), err)
+	}
+	if n := statements.Load(); n != 1 {
+		t.Errorf("listing took %d statements, want 1", n)
+	}
+	for i := 1; i < len(infos); i++ {
+		if infos[i].LastSeenAt.After(infos[i-1].LastSeenAt) {
+			t.Fatalf("sessions %d and %d out of order: most recently seen must come first", i-1, i)
+		}
+	}
+}
+
+// A session revoked through instance A is refused by instance B within
+// the coherence bound, though B had it cached; so are the others ended by
+// RevokeOthers.
+func TestRevokeAcrossInstances(t *testing.T) {
+	ins, _ := startInstances(t, 2)
+	a, b := ins[0], ins[1]
+	var tokens []string
+	for i := range 3 {
+		ck := a.request("", func(s *core.Session) { s.Login("alice"); s.Set("n", i) })
+		tokens = append(tokens, ck.Value)
+		if got := b.count(ck.Value); got != i {
+			t.Fatalf("B reads session %d as %d", i, got)
+		}
+	}
+	var handle string
+	b.request(tokens[1], func(s *core.Session) { handle = s.Handle() })
+	a.request(tokens[0], func(s *core.Session) {
+		if ok, err := s.Revoke(t.Context(), handle); !ok || err != nil {
+			t.Fatalf("Revoke = %v, %v", ok, err)
+		}
+	})
+	t.Logf("revoke on A refused on B after %v", await(t, func() int { return b.count(tokens[1]) }, -1))
+	a.request(tokens[0], func(s *core.Session) {
+		if n, err := s.RevokeOthers(t.Context()); n != 1 || err != nil {
+			t.Fatalf("RevokeOthers = %d, %v; want 1", n, err)
+		}
+	})
+	t.Logf("RevokeOthers on A refused on B after %v", await(t, func() int { return b.count(tokens[2]) }, -1))
+	if got := b.count(tokens[0]); got != 0 {
+		t.Errorf("the session that revoked the others reads %d on B, want 0", got)
+	}
+}
+
+// 100 reads of one session, half on each of two instances, write its
+// last-seen time at most twice: once per instance whose copy is a minute
+// old, and only in a Touch.
+func TestLastSeenWritesAcrossInstances(t *testing.T) {
+	var writes [2]*atomic.Int64
+	ins, _ := startInstancesWith(t, 2, core.Config{}, func(i int, db *gorm.DB) {
+		writes[i] = countStatementsMatching(t, db, "UPDATE")
+	})
+	ck := ins[0].request("", func(s *core.Session) { s.Login("alice") })
+	if err := ins[0].db.Exec("UPDATE hybrid_sessions SET last_seen_at = last_seen_at - interval '2 minutes'").Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range ins {
+		in.m.Cache().Purge() // as if the copies were read two minutes ago
+	}
+	before := writes[0].Load() + writes[1].Load()
+	for i := range 100 {
+		ins[i%2].request(ck.Value, func(s *core.Session) { s.UserID() })
+	}
+	total := writes[0].Load() + writes[1].Load() - before
+	if total < 1 || total > 2 {
+		t.Errorf("100 reads wrote %d UPDATEs, want 1 or 2", total)
+	}
+	t.Logf("100 reads over two instances: %d last-seen writes", total)
+}
+
+// Each hook fires once per event with two instances: both destroying one
+// session, both cleaning up the same expired sessions.
+func TestHooksAcrossInstances(t *testing.T) {
+	var mu sync.Mutex
+	events := map[string]int{}
+	hook := func(kind string) func(core.Event) {
+		return func(e core.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			events[kind+" "+e.Handle]++
+		}
+	}
+	cfg := core.Config{Lifetime: time.Second, Hooks: core.Hooks{
+		Created: hook("created"), Renewed: hook("renewed"), Destroyed: hook("destroyed"), Expired: hook("expired"),
+	}}
+	ins, _ := startInstancesWith(t, 2, cfg, nil)
+	a, b := ins[0], ins[1]
+	gone := a.request("", func(s *core.Session) { s.Login("alice") })
+	var wg sync.WaitGroup
+	for _, in := range ins {
+		wg.Go(func() { in.request(gone.Value, func(s *core.Session) { s.Destroy(context.Background()) }) })
+	}
+	wg.Wait()
+	for range 20 {
+		b.request("", func(s *core.Session) { s.Login("bob") })
+	}
+	time.Sleep(1100 * time.Millisecond)
+	ctx, cancel := context.WithCancel(t.Context())
+	for _, in := range ins {
+		wg.Go(func() { in.m.RunCleanup(ctx, 10*time.Millisecond) })
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := 0
+		for k, v := range events {
+			if strings.HasPrefix(k, "expired ") {
+				n += v
+			}
+		}
+		mu.Unlock()
+		if n >= 20 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // a few more cleanup rounds: none may report again
+	cancel()
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	counts := map[string]int{}
+	for k, v := range events {
+		kind, _, _ := strings.Cut(k, " ")
+		counts[kind] += v
+		if v != 1 {
+			t.Errorf("event %q fired %d times, want once", k, v)
+		}
+	}
+	if want := map[string]int{"created": 21, "destroyed": 1, "expired": 20}; fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Errorf("events %v, want %v", counts, want)
+	}
+}
