@@ -181,3 +181,47 @@ func TestHooksAcrossInstances(t *testing.T) {
 		t.Errorf("events %v, want %v", counts, want)
 	}
 }
+
+// Migrating a table with sessions to schema version 4, by Migrate or by
+// the migration file, adds the columns without rewriting a row: the
+// table's file (pg_class.relfilenode) stays the same, and the old rows
+// read with an empty handle, which their next save fills.
+func TestDetailsColumnsWithoutRewrite(t *testing.T) {
+	for _, by := range []string{"Migrate", "files"} {
+		t.Run(by, func(t *testing.T) {
+			db, _ := testdb.Open(t, testdb.Postgres)
+			ms := migrations(t, testdb.Postgres)
+			applyUps(t, db, ms[:3])
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			rec := core.Record{ID: core.RecordID(by), UserID: "alice", Data: []byte{}, CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
+			if err := gormstore.CreateV3(db, rec); err != nil {
+				t.Fatal(err)
+			}
+			file := func() (n int64) {
+				if err := db.Raw("SELECT relfilenode FROM pg_class WHERE relname = 'hybrid_sessions'").Scan(&n).Error; err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			before := file()
+			store, err := gormstore.New(db, gormstore.Options{Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if by == "Migrate" {
+				if err := store.Migrate(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				applyUps(t, db, ms[3:])
+			}
+			if after := file(); after != before {
+				t.Errorf("relfilenode %d before, %d after: the table was rewritten", before, after)
+			}
+			recs, err := store.ListUser(t.Context(), "alice", now)
+			if err != nil || len(recs) != 1 || recs[0].Handle != "" || !recs[0].AuthenticatedAt.IsZero() {
+				t.Errorf("ListUser after the migration = %+v, %v; want the old row with no handle and no login time", recs, err)
+			}
+		})
+	}
+}
