@@ -87,21 +87,23 @@ const (
 )
 
 // SessionInfo describes one live session of a user, for a "where you are
-// logged in" page.
+// logged in" page. Its JSON is the example apps' GET /sessions entry.
 type SessionInfo struct {
 	// Handle names the session in Revoke: neither its token nor the
 	// token's hash, and stable across renewals.
-	Handle string
+	Handle string `json:"id"`
 	// Current is set on the session of the request that asked.
-	Current bool
+	Current bool `json:"current"`
 	// CreatedAt is when the session, or the login that restarted it,
 	// began.
-	CreatedAt time.Time
-	// AuthenticatedAt is its last login; LastSeenAt its last use (to
-	// LastSeenInterval).
-	AuthenticatedAt, LastSeenAt time.Time
+	CreatedAt time.Time `json:"created_at"`
+	// AuthenticatedAt is its last login (zero when it never logged in).
+	AuthenticatedAt time.Time `json:"authenticated_at,omitzero"`
+	// LastSeenAt is its last use, to LastSeenInterval.
+	LastSeenAt time.Time `json:"last_seen_at"`
 	// IP and UserAgent are the client's at creation or the last login.
-	IP, UserAgent string
+	IP        string `json:"ip"`
+	UserAgent string `json:"user_agent"`
 }
 
 // newHandle returns a fresh session handle: 16 random bytes, base64url.

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -341,4 +342,17 @@ func TestRequireFresh(t *testing.T) {
 			t.Errorf("login 2 minutes ago: %d, want 403", code)
 		}
 	})
+}
+
+// SessionInfo's JSON is the contract's entry of GET /sessions.
+func TestSessionInfoJSON(t *testing.T) {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	b, err := json.Marshal(core.SessionInfo{Handle: "h", Current: true, CreatedAt: at, LastSeenAt: at, IP: "ip", UserAgent: "ua"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"id":"h","current":true,"created_at":"2026-12-01T10:00:00Z","last_seen_at":"2026-12-01T10:00:00Z","ip":"ip","user_agent":"ua"}`
+	if string(b) != want {
+		t.Errorf("JSON = %s, want %s", b, want)
+	}
 }

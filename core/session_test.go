@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/gob"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strings"
@@ -747,4 +748,16 @@ func TestFailedIdleRefreshIsLoggedNotReturned(t *testing.T) {
 			t.Errorf("logs %q: want the record named by its hash prefix only, never the token or the whole hash", logs)
 		}
 	})
+}
+
+// StatusCode maps each sentinel to the status the docs give.
+func TestStatusCode(t *testing.T) {
+	for err, want := range map[error]int{
+		core.ErrUnavailable: 503, core.ErrTooLarge: 413, core.ErrTooManySessions: 403,
+		core.ErrNotLoggedIn: 401, core.ErrNotFresh: 403, core.ErrEncode: 500,
+	} {
+		if got := core.StatusCode(fmt.Errorf("wrapped: %w", err)); got != want {
+			t.Errorf("StatusCode(%v) = %d, want %d", err, got, want)
+		}
+	}
 }
