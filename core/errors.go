@@ -32,6 +32,12 @@ var (
 	// ErrEncode means a session value could not be encoded by the codec.
 	ErrEncode = errors.New("session value cannot be encoded")
 
+	// ErrCommitted means a change came after the session was committed,
+	// when the response had started (its headers written, with the
+	// cookie): Save and Modify then store nothing. Change the session
+	// before writing the body, or call Save before it.
+	ErrCommitted = errors.New("session already committed: the response has started")
+
 	// ErrTooManySessions means a login was refused because its user has
 	// Config.MaxSessionsPerUser live sessions and the policy is CapRefuse.
 	// Nothing was saved.

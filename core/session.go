@@ -19,6 +19,15 @@ import (
 // are written: saved if it was modified (but not when the response is a
 // 5xx), its idle expiry refreshed when due, and its cookie set when it
 // changed. Save commits earlier and returns the error to the handler.
+//
+// Change the session before the response starts (its first body byte or
+// WriteHeader): a change after the commit cannot be saved, since the
+// cookie has gone out. It is logged, once per request, and Save and
+// Modify return ErrCommitted, so that nothing is dropped without a word.
+//
+// Calls that act at once, whatever the response: Save, Modify, Destroy,
+// DestroyUser, Revoke and RevokeOthers. Everything else (Set, Delete,
+// Clear, Login, Renew, SetPersistent, ...) takes effect at the commit.
 type Session struct {
 	m      *Manager
 	ctx    context.Context // the request's, for lazy loads
@@ -48,6 +57,7 @@ type Session struct {
 	tokenChanged bool // the cookie must carry a new token
 	expireCookie bool // the cookie must be dropped
 	committed    bool
+	lateLogged   bool // a change after the commit was logged
 	commitErr    error
 	writing      bool // this session holds its turn in the commit queue
 	modifying    bool // a Modify function is running
@@ -249,6 +259,10 @@ func Modify[T any](ctx context.Context, s *Session, key string, fn func(old T, o
 	if s.loadErr != nil {
 		return zero, s.loadErr
 	}
+	if s.committed {
+		s.changed() // logged
+		return zero, fmt.Errorf("core: modify session: %w", ErrCommitted)
+	}
 	// apply runs fn without the session's lock, so that fn may read the
 	// session; the commit queue keeps other saves of this session out.
 	apply := func() {
@@ -262,7 +276,7 @@ func Modify[T any](ctx context.Context, s *Session, key string, fn func(old T, o
 		}()
 		s.modifying = false
 		s.vals.set(key, v)
-		s.modified = true
+		s.changed()
 	}
 	apply()
 	if s.vals.redo == nil {
@@ -282,7 +296,7 @@ func Pop[T any](s *Session, key string) (T, bool) {
 	defer s.mu.Unlock()
 	v, ok := get[T](s, key)
 	if s.vals.del(key) {
-		s.modified = true
+		s.changed()
 	}
 	return v, ok
 }
@@ -311,7 +325,7 @@ func (s *Session) Set(key string, v any) {
 	defer s.mu.Unlock()
 	s.load()
 	s.vals.set(key, v)
-	s.modified = true
+	s.changed()
 }
 
 // Delete removes the value under key; a missing key is not an error.
@@ -320,7 +334,7 @@ func (s *Session) Delete(key string) {
 	defer s.mu.Unlock()
 	s.load()
 	if s.vals.del(key) {
-		s.modified = true
+		s.changed()
 	}
 }
 
@@ -330,7 +344,7 @@ func (s *Session) Clear() {
 	defer s.mu.Unlock()
 	s.load()
 	s.vals.clear()
-	s.modified = true
+	s.changed()
 }
 
 // flashKey holds the pending flash messages.
@@ -343,7 +357,7 @@ func (s *Session) AddFlash(msg string) {
 	defer s.mu.Unlock()
 	msgs, _ := get[[]string](s, flashKey)
 	s.vals.set(flashKey, append(msgs, msg))
-	s.modified = true
+	s.changed()
 }
 
 // Flashes returns the queued flash messages and removes them; nil when
@@ -372,7 +386,8 @@ func (s *Session) SetUserID(id string) {
 func (s *Session) setUserID(id string) {
 	s.load()
 	if id != s.userID {
-		s.userID, s.userChanged, s.modified = id, true, true
+		s.userID, s.userChanged = id, true
+		s.changed()
 	}
 }
 
@@ -384,7 +399,8 @@ func (s *Session) SetPersistent(persistent bool) {
 	defer s.mu.Unlock()
 	s.load()
 	if persistent != s.persistent {
-		s.persistent, s.persistChanged, s.modified = persistent, true, true
+		s.persistent, s.persistChanged = persistent, true
+		s.changed()
 	}
 }
 
@@ -395,7 +411,8 @@ func (s *Session) Renew() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	s.renew, s.modified = true, true
+	s.renew = true
+	s.changed()
 }
 
 // Login renews the session, binds it to userID and starts its absolute
@@ -404,7 +421,8 @@ func (s *Session) Login(userID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.setUserID(userID)
-	s.renew, s.restartLifetime, s.modified = true, true, true
+	s.renew, s.restartLifetime = true, true
+	s.changed()
 }
 
 // Destroy deletes the session's record at once and empties the session; the
@@ -487,7 +505,22 @@ func (s *Session) Save(ctx context.Context) error {
 	if s.loadErr != nil {
 		return s.loadErr
 	}
+	if s.committed && s.dirty(false) {
+		return fmt.Errorf("core: save session: %w", ErrCommitted)
+	}
 	return s.save(ctx, false)
+}
+
+// changed marks the session modified. A change after the commit, when the
+// response has started, can no longer be saved: it is logged, once per
+// request, and Save and Modify return ErrCommitted. The caller holds s.mu.
+func (s *Session) changed() {
+	s.modified = true
+	if s.committed && !s.lateLogged {
+		s.lateLogged = true
+		s.m.cfg.Logger.Warn("session changed after the response started; the change is not saved (change the session before writing the body, or call Save first)",
+			"record", shortID(s.rec.ID))
+	}
 }
 
 // Commit saves the session if needed and writes its Vary and Set-Cookie

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -760,4 +761,34 @@ func TestStatusCode(t *testing.T) {
 			t.Errorf("StatusCode(%v) = %d, want %d", err, got, want)
 		}
 	}
+}
+
+// A change after the commit (the response has started) is not lost
+// silently: Save and Modify return ErrCommitted, and the change is logged
+// once per request.
+func TestChangeAfterCommit(t *testing.T) {
+	h := newHarness(t, core.Config{})
+	token := h.newSession("k", 1)
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(&http.Cookie{Name: "session", Value: token})
+	s, _ := h.m.Begin(r)
+	s.Has("k")
+	if err := s.Commit(http.Header{}, 200); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(t.Context()); err != nil {
+		t.Errorf("Save with nothing to save after the commit = %v, want nil", err)
+	}
+	s.Set("k", 2)
+	s.Set("k", 3)
+	if err := s.Save(t.Context()); !errors.Is(err, core.ErrCommitted) {
+		t.Errorf("Save after the commit = %v, want ErrCommitted", err)
+	}
+	if _, err := core.Modify(t.Context(), s, "n", func(n int, _ bool) int { return n + 1 }); !errors.Is(err, core.ErrCommitted) {
+		t.Errorf("Modify after the commit = %v, want ErrCommitted", err)
+	}
+	if n := strings.Count(h.logs.String(), "session changed after the response started"); n != 1 {
+		t.Errorf("%d log lines for the late changes of one request, want 1", n)
+	}
+	h.do(token, 200, func(s *core.Session) { check(t, s, "k", 1) })
 }
