@@ -3,6 +3,8 @@ package demo
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/hybridsession/hybridsession/core"
 )
 
 // Bodies of the JSON answers.
@@ -28,13 +30,21 @@ type (
 	CountBody struct {
 		Count int `json:"count"`
 	}
-	// OKBody answers POST /logout.
+	// OKBody answers POST /logout and POST /sensitive.
 	OKBody struct {
 		OK bool `json:"ok"`
 	}
-	// RevokedBody answers POST /logout-all.
+	// RevokedBody answers POST /logout-all, POST /logout-others and the
+	// revoke of one session: how many sessions ended.
 	RevokedBody struct {
 		Revoked int `json:"revoked"`
+	}
+	// SessionsBody answers GET /sessions. Each entry is a
+	// core.SessionInfo, whose JSON is the contract's: id, current,
+	// created_at, authenticated_at (omitted when never), last_seen_at, ip,
+	// user_agent.
+	SessionsBody struct {
+		Sessions []core.SessionInfo `json:"sessions"`
 	}
 	// PrefsBody answers the /prefs routes; Prefs is never nil.
 	PrefsBody struct {
@@ -57,9 +67,13 @@ type ClientError struct {
 
 func (e *ClientError) Error() string { return e.Message }
 
-// ErrNotLoggedIn answers GET /me and POST /logout-all of a session without
-// a user.
+// ErrNotLoggedIn answers the routes that need a user (GET /me, GET
+// /sessions, POST /logout-all, ...) for a session without one.
 var ErrNotLoggedIn error = &ClientError{http.StatusUnauthorized, "not logged in"}
+
+// ErrNoSuchSession answers the revoke of a session id that is not a live
+// session of the caller's user.
+var ErrNoSuchSession error = &ClientError{http.StatusNotFound, "no such session"}
 
 // StoreUnreachable is the error message of GET /healthz when the session
 // store does not answer; the cause is logged, not shown.
@@ -70,6 +84,8 @@ const StoreUnreachable = "session store unreachable"
 const (
 	// LogoutFlash follows POST /logout.
 	LogoutFlash = "Logged out."
+	// RevokeFlash follows POST /sessions/{id}/revoke.
+	RevokeFlash = "Session ended."
 	// errorFlash starts a flash message that reports a failure.
 	errorFlash = "error: "
 )
@@ -86,6 +102,14 @@ func LogoutAllFlash(n int) string {
 		return "Logged out of 1 session."
 	}
 	return fmt.Sprintf("Logged out of %d sessions.", n)
+}
+
+// LogoutOthersFlash follows POST /logout-others, which ended n sessions.
+func LogoutOthersFlash(n int) string {
+	if n == 1 {
+		return "Logged out of 1 other session."
+	}
+	return fmt.Sprintf("Logged out of %d other sessions.", n)
 }
 
 // PrefFlash follows setting the preference key.

@@ -43,6 +43,13 @@ type Config struct {
 	// flag -token-key, env SESSION_TOKEN_KEY, base64, comma-separated.
 	// Default: none, so the key kept in the database is used.
 	TokenKeys [][]byte
+	// MaxSessions is the most live sessions one user may have: a login
+	// past it ends that user's least recently seen session. Flag
+	// -max-sessions, env SESSION_MAX_PER_USER. Default: 0, no cap.
+	MaxSessions int
+	// FreshAge is how recent a login must be for POST /sensitive. Flag
+	// -fresh-age, env SESSION_FRESH_AGE. Default: 15m.
+	FreshAge time.Duration
 }
 
 // Defaults of Config other than the listen address, which differs by app.
@@ -50,6 +57,7 @@ const (
 	DefaultDSN             = "sessions.db"
 	DefaultLifetime        = 336 * time.Hour
 	DefaultCleanupInterval = 5 * time.Minute
+	DefaultFreshAge        = 15 * time.Minute
 )
 
 // ParseConfig reads the configuration of the app called name from args (the
@@ -65,6 +73,7 @@ func ParseConfig(name, defaultAddr string, args []string, getenv func(string) st
 		DSN:             DefaultDSN,
 		Lifetime:        DefaultLifetime,
 		CleanupInterval: DefaultCleanupInterval,
+		FreshAge:        DefaultFreshAge,
 	}
 	var errs []error
 	envString := func(dst *string, key string) {
@@ -106,6 +115,8 @@ func ParseConfig(name, defaultAddr string, args []string, getenv func(string) st
 	envDuration(&cfg.Lifetime, "SESSION_LIFETIME")
 	envDuration(&cfg.IdleTimeout, "SESSION_IDLE_TIMEOUT")
 	envDuration(&cfg.CleanupInterval, "SESSION_CLEANUP_INTERVAL")
+	envInt(&cfg.MaxSessions, "SESSION_MAX_PER_USER")
+	envDuration(&cfg.FreshAge, "SESSION_FRESH_AGE")
 	tokenKeys := getenv("SESSION_TOKEN_KEY")
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
@@ -121,6 +132,8 @@ func ParseConfig(name, defaultAddr string, args []string, getenv func(string) st
 	fs.DurationVar(&cfg.Lifetime, "lifetime", cfg.Lifetime, "absolute session lifetime (env SESSION_LIFETIME)")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "end sessions unused this long; 0 is off (env SESSION_IDLE_TIMEOUT)")
 	fs.DurationVar(&cfg.CleanupInterval, "cleanup-interval", cfg.CleanupInterval, "delete expired sessions this often; 0 is off (env SESSION_CLEANUP_INTERVAL)")
+	fs.IntVar(&cfg.MaxSessions, "max-sessions", cfg.MaxSessions, "most live sessions of one user: a login past it ends the user's least recently seen session; 0 is no cap (env SESSION_MAX_PER_USER)")
+	fs.DurationVar(&cfg.FreshAge, "fresh-age", cfg.FreshAge, "how recent a login must be for POST /sensitive (env SESSION_FRESH_AGE)")
 	fs.StringVar(&tokenKeys, "token-key", tokenKeys, fmt.Sprintf("base64 `secrets` of at least %d bytes that tag session tokens, comma-separated, the first signing; default: the key kept in the database (env SESSION_TOKEN_KEY)", core.MinTokenKeyBytes))
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: %s [flags]\n\nA hybridsession example app. Flags:\n\n", name)
@@ -184,6 +197,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("the idle timeout (-idle-timeout, SESSION_IDLE_TIMEOUT) is %v; it must be 0 (off) or positive", c.IdleTimeout)
 	case c.CleanupInterval < 0:
 		return fmt.Errorf("the cleanup interval (-cleanup-interval, SESSION_CLEANUP_INTERVAL) is %v; it must be 0 (off) or positive", c.CleanupInterval)
+	case c.MaxSessions < 0:
+		return fmt.Errorf("the session cap (-max-sessions, SESSION_MAX_PER_USER) is %d; it must be 0 (no cap) or positive", c.MaxSessions)
+	case c.FreshAge <= 0:
+		return fmt.Errorf("the fresh login age (-fresh-age, SESSION_FRESH_AGE) is %v; it must be positive", c.FreshAge)
 	}
 	return nil
 }
@@ -201,5 +218,8 @@ func (c Config) ManagerConfig() core.Config {
 		Lifetime:     c.Lifetime,
 		IdleTimeout:  c.IdleTimeout,
 		TokenKeys:    c.TokenKeys,
+		// A login past the cap ends the user's least recently seen
+		// session: core.CapEndLeastRecent, the default policy.
+		MaxSessionsPerUser: c.MaxSessions,
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hybridsession/hybridsession/core"
 	"github.com/hybridsession/hybridsession/internal/dbopen"
 )
 
@@ -28,6 +29,7 @@ func TestParseConfig(t *testing.T) {
 		DSN:             "sessions.db",
 		Lifetime:        336 * time.Hour,
 		CleanupInterval: 5 * time.Minute,
+		FreshAge:        15 * time.Minute,
 	}
 	with := func(f func(*Config)) Config {
 		c := defaults
@@ -43,11 +45,14 @@ func TestParseConfig(t *testing.T) {
 		"SESSION_IDLE_TIMEOUT":     "30m",
 		"SESSION_CLEANUP_INTERVAL": "0",
 		"SESSION_TOKEN_KEY":        key1,
+		"SESSION_MAX_PER_USER":     "3",
+		"SESSION_FRESH_AGE":        "5m",
 	}
 	fromEnv := Config{
 		Addr: ":9000", DSN: "postgres://u@db/app", DBMaxConns: 8, SecureCookie: true,
 		Lifetime: 24 * time.Hour, IdleTimeout: 30 * time.Minute, CleanupInterval: 0,
-		TokenKeys: [][]byte{[]byte(strings.Repeat("1", 32))},
+		TokenKeys:   [][]byte{[]byte(strings.Repeat("1", 32))},
+		MaxSessions: 3, FreshAge: 5 * time.Minute,
 	}
 	tests := []struct {
 		name string
@@ -60,15 +65,19 @@ func TestParseConfig(t *testing.T) {
 		{"flags", []string{
 			"-addr", ":7000", "-dsn", "/tmp/s.db", "-db-max-conns", "12", "-secure-cookie", "-lifetime", "1h",
 			"-idle-timeout", "10m", "-cleanup-interval", "1m", "-token-key", key2 + ", " + key1url,
+			"-max-sessions", "5", "-fresh-age", "1ns",
 		}, nil, Config{
 			Addr: ":7000", DSN: "/tmp/s.db", DBMaxConns: 12, SecureCookie: true,
 			Lifetime: time.Hour, IdleTimeout: 10 * time.Minute, CleanupInterval: time.Minute,
-			TokenKeys: [][]byte{[]byte(strings.Repeat("2", 32)), bytes.Repeat([]byte{0xfb}, 33)},
+			TokenKeys:   [][]byte{[]byte(strings.Repeat("2", 32)), bytes.Repeat([]byte{0xfb}, 33)},
+			MaxSessions: 5, FreshAge: time.Nanosecond,
 		}},
-		{"flags beat env", []string{"-addr", ":7000", "-db-max-conns", "3", "-secure-cookie=false", "-cleanup-interval", "2m"}, allEnv,
+		{"flags beat env", []string{"-addr", ":7000", "-db-max-conns", "3", "-secure-cookie=false", "-cleanup-interval", "2m",
+			"-max-sessions", "0", "-fresh-age", "1h"}, allEnv,
 			with(func(c *Config) {
 				*c = fromEnv
 				c.Addr, c.DBMaxConns, c.SecureCookie, c.CleanupInterval = ":7000", 3, false, 2*time.Minute
+				c.MaxSessions, c.FreshAge = 0, time.Hour
 			})},
 		{"one SQLite connection", []string{"-db-max-conns", "1"}, nil, with(func(c *Config) { c.DBMaxConns = 1 })},
 		{"empty env is unset", nil, map[string]string{"ADDR": "", "SESSION_LIFETIME": ""}, defaults},
@@ -113,6 +122,11 @@ func TestParseConfigErrors(t *testing.T) {
 		{"empty addr flag", []string{"-addr", ""}, nil, "listen address"},
 		{"empty dsn flag", []string{"-dsn", ""}, nil, "database"},
 		{"token key not base64", []string{"-token-key", "not base64!"}, nil, "token key 1"},
+		{"bad env max sessions", nil, map[string]string{"SESSION_MAX_PER_USER": "two"}, `SESSION_MAX_PER_USER="two"`},
+		{"negative max sessions", []string{"-max-sessions", "-1"}, nil, "session cap (-max-sessions, SESSION_MAX_PER_USER) is -1"},
+		{"bad env fresh age", nil, map[string]string{"SESSION_FRESH_AGE": "15"}, "SESSION_FRESH_AGE"},
+		{"zero fresh age", []string{"-fresh-age", "0"}, nil, "fresh login age (-fresh-age, SESSION_FRESH_AGE) is 0s"},
+		{"negative fresh age", nil, map[string]string{"SESSION_FRESH_AGE": "-1m"}, "must be positive"},
 		{"short token key", nil, map[string]string{"SESSION_TOKEN_KEY": key1 + ",c2hvcnQ="}, "token key 2 (-token-key, SESSION_TOKEN_KEY) is 5 bytes"},
 	}
 	for _, tc := range tests {
@@ -133,7 +147,7 @@ func TestParseConfigHelp(t *testing.T) {
 	}
 	for _, want := range []string{"Usage: gin", "-addr", "ADDR", "-dsn", "DATABASE_URL", "-db-max-conns", "DB_MAX_CONNS", "-secure-cookie", "SECURE_COOKIE",
 		"-lifetime", "SESSION_LIFETIME", "-idle-timeout", "SESSION_IDLE_TIMEOUT", "-cleanup-interval", "SESSION_CLEANUP_INTERVAL",
-		"-token-key", "SESSION_TOKEN_KEY"} {
+		"-token-key", "SESSION_TOKEN_KEY", "-max-sessions", "SESSION_MAX_PER_USER", "-fresh-age", "SESSION_FRESH_AGE"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("usage lacks %q:\n%s", want, out.String())
 		}
@@ -142,10 +156,13 @@ func TestParseConfigHelp(t *testing.T) {
 
 func TestManagerConfig(t *testing.T) {
 	keys := [][]byte{[]byte(strings.Repeat("k", 32))}
-	c := Config{SecureCookie: true, Lifetime: time.Hour, IdleTimeout: time.Minute, TokenKeys: keys}
+	c := Config{SecureCookie: true, Lifetime: time.Hour, IdleTimeout: time.Minute, TokenKeys: keys, MaxSessions: 2}
 	mc := c.ManagerConfig()
 	if !mc.CookieSecure || mc.Lifetime != time.Hour || mc.IdleTimeout != time.Minute || !reflect.DeepEqual(mc.TokenKeys, keys) {
 		t.Errorf("ManagerConfig() = %+v, want Secure, 1h lifetime, 1m idle timeout, the token keys", mc)
+	}
+	if mc.MaxSessionsPerUser != 2 || mc.SessionCapPolicy != core.CapEndLeastRecent {
+		t.Errorf("ManagerConfig() cap = %d, policy %v; want 2, ending the least recently seen", mc.MaxSessionsPerUser, mc.SessionCapPolicy)
 	}
 	if mc.CookieName != "" {
 		t.Errorf("ManagerConfig().CookieName = %q, want the default", mc.CookieName)

@@ -2,10 +2,12 @@ package demo
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"html/template"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hybridsession/hybridsession/core"
 )
@@ -13,12 +15,13 @@ import (
 //go:embed page.html
 var pageSource string
 
-var pageTemplate = template.Must(template.New("page").Parse(pageSource))
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{"when": when}).Parse(pageSource))
 
 // pageData is what the page shows.
 type pageData struct {
 	Host         string
 	User         string
+	Sessions     []core.SessionInfo // the user's, most recently seen first
 	Count        int
 	Prefs        []pref
 	Flashes      []flash
@@ -34,17 +37,25 @@ type flash struct {
 }
 
 // RenderPage renders the page that GET / answers, for session s and the
-// host the request names: the session's user, counter, preferences and
-// flash messages (which it consumes), and the forms that drive the other
-// routes. It renders into memory, so that a failure can still be answered
-// with a clean 500, not half a page.
-func RenderPage(host string, s *core.Session) ([]byte, error) {
+// host the request names: the session's user and, when logged in, the
+// user's sessions (s.UserSessions), the counter, preferences and flash
+// messages (which it consumes), and the forms that drive the other routes.
+// It renders into memory, so that a failure can still be answered with a
+// clean 500, not half a page; an error listing the sessions is returned
+// as it is, for the app to answer as any session error.
+func RenderPage(ctx context.Context, host string, s *core.Session) ([]byte, error) {
 	data := pageData{
 		Host:         host,
 		User:         s.UserID(),
 		Count:        core.GetOr(s, CountKey, 0),
 		MaxUsername:  MaxUsername,
 		MaxPrefValue: MaxPrefValue,
+	}
+	if data.User != "" {
+		var err error
+		if data.Sessions, err = s.UserSessions(ctx); err != nil {
+			return nil, err
+		}
 	}
 	for k, v := range Prefs(s) {
 		data.Prefs = append(data.Prefs, pref{k, v})
@@ -59,4 +70,12 @@ func RenderPage(host string, s *core.Session) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// when is how the page shows a time: to the minute, in UTC.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return t.UTC().Format("2 Jan 2006 15:04 UTC")
 }
