@@ -111,6 +111,7 @@ type CacheStats struct {
 	Entries       int    // records held now, expired ones included until swept
 	Bytes         int64  // their estimated memory (see CacheOptions.MaxBytes)
 	Bypassed      bool   // reads go to the store: invalidations are not being received
+	Coherence     string // the Coherence mode: local, waiting, listening, lost or stopped
 }
 
 // Cache is a read-through, write-through cache in front of a Store, in the
@@ -134,7 +135,7 @@ type Cache struct {
 	// while one is in flight keeps its result out of the cache.
 	writes map[string]*pendingWrite
 
-	bypass atomic.Bool // serve nothing from memory: invalidations may be missed
+	mode atomic.Int32 // a Coherence: what the cache may serve
 
 	hits, negativeHits, misses, errs, evictions, invalidations atomic.Uint64
 }
@@ -162,6 +163,61 @@ func NewCache(store Store, opts CacheOptions) (*Cache, error) {
 	return c, nil
 }
 
+// Coherence is what a cache may serve, given how it follows the changes
+// that other processes make to a shared store.
+type Coherence int32
+
+// The coherence modes. A cache serves from memory only when Local or
+// Listening.
+const (
+	// Local: the store is not shared (memstore, SQLite), or nothing
+	// announces its changes; the cache serves what it holds.
+	Local Coherence = iota
+	// Waiting: a shared store, not yet listened to (RunInvalidations or
+	// Start not running yet); every read asks the store.
+	Waiting
+	// Listening: the cache follows the other processes' changes.
+	Listening
+	// Lost: the listener lost its connection and is reconnecting; every
+	// read asks the store.
+	Lost
+	// Stopped: the listener was stopped (Close); every read asks the
+	// store.
+	Stopped
+)
+
+var coherenceNames = [...]string{"local", "waiting", "listening", "lost", "stopped"}
+
+func (c Coherence) String() string { return coherenceNames[c] }
+
+func (c *Cache) coherence() Coherence { return Coherence(c.mode.Load()) }
+
+// bypassed reports whether the cache must serve nothing from memory: it
+// may have missed other processes' changes.
+func (c *Cache) bypassed() bool {
+	m := c.coherence()
+	return m != Local && m != Listening
+}
+
+// setCoherence moves the cache to mode and logs the change, if it is one,
+// which it reports.
+func (m *Manager) setCoherence(mode Coherence, attrs ...any) bool {
+	old := Coherence(m.cache.mode.Swap(int32(mode)))
+	if old == mode {
+		return false
+	}
+	attrs = append(attrs, "from", old.String(), "to", mode.String())
+	switch mode {
+	case Listening:
+		m.cfg.Logger.Info("session cache coherent: listening for other instances' changes", attrs...)
+	case Lost:
+		m.cfg.Logger.Warn("session cache bypassed: the changes of other instances are not received until the listener reconnects", attrs...)
+	default:
+		m.cfg.Logger.Info("session cache bypassed: reads go to the store", attrs...)
+	}
+	return true
+}
+
 // Stats returns the cache's counters.
 func (c *Cache) Stats() CacheStats {
 	return CacheStats{
@@ -173,7 +229,8 @@ func (c *Cache) Stats() CacheStats {
 		Invalidations: c.invalidations.Load(),
 		Entries:       c.items.ItemCount(),
 		Bytes:         c.bytes.Load(),
-		Bypassed:      c.bypass.Load(),
+		Bypassed:      c.bypassed(),
+		Coherence:     c.coherence().String(),
 	}
 }
 
@@ -223,7 +280,7 @@ func (c *Cache) Purge() {
 // cache is in use: the hot path, with no context, timer or store call.
 // Its values come decoded (nil when the data is corrupt).
 func (c *Cache) peek(id string, now time.Time) (Record, storedValues, bool) {
-	if c.bypass.Load() {
+	if c.bypassed() {
 		return Record{}, nil, false
 	}
 	v, ok := c.items.Get(id)
@@ -253,7 +310,7 @@ type pendingWrite struct {
 // otherwise from the store, remembering the answer. While the cache is
 // bypassed, every Find asks the store.
 func (c *Cache) Find(ctx context.Context, id string, now time.Time) (Record, bool, error) {
-	if c.bypass.Load() {
+	if c.bypassed() {
 		c.misses.Add(1)
 		rec, found, err := c.next.Find(ctx, id, now)
 		if err != nil {

@@ -59,20 +59,20 @@ func (m *Manager) RunInvalidations(ctx context.Context) error {
 		err := m.source.Listen(ctx,
 			func() {
 				m.cache.Purge()
-				m.cache.bypass.Store(false)
+				m.setCoherence(Listening)
 				connected = true
-				m.cfg.Logger.Info("session cache coherent: listening for changes")
 			},
 			m.cache.apply)
-		m.cache.bypass.Store(true)
 		if ctx.Err() != nil {
+			m.setCoherence(Stopped)
 			return nil
 		}
 		if connected {
 			delay = minReconnectDelay
 		}
-		m.cfg.Logger.Warn("session invalidations lost; bypassing the cache until they are back",
-			"error", err, "retry_in", delay)
+		if !m.setCoherence(Lost, "error", err, "retry_in", delay) {
+			m.cfg.Logger.Warn("session invalidations: reconnecting failed", "error", err, "retry_in", delay)
+		}
 		select {
 		case <-ctx.Done():
 			return nil

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -156,5 +158,60 @@ func TestSharedStoreCacheBypassedUntilListening(t *testing.T) {
 	})
 	if st := m.Cache().Stats(); st.Hits != 0 || !st.Bypassed {
 		t.Errorf("stats = %+v, want no hits and bypassed", st)
+	}
+}
+
+// The coherence mode is an explicit state, in Stats and in a log line at
+// each change: waiting before the listener runs, listening, lost while
+// it reconnects, listening again, stopped when it ends.
+func TestCoherenceModeLogged(t *testing.T) {
+	hb := &hub{Store: memstore.New(), listeners: map[chan core.Invalidation]chan error{}}
+	logs := &syncBuffer{}
+	m, err := core.NewManager(sharedView{hb}, core.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mode := func() string { return m.Stats().Coherence }
+	wait := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for mode() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("coherence %q after 5s, want %q", mode(), want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if mode() != "waiting" || !m.Stats().Bypassed {
+		t.Fatalf("before RunInvalidations: %q, bypassed %v; want waiting, bypassed", mode(), m.Stats().Bypassed)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.RunInvalidations(ctx); close(done) }()
+	wait("listening")
+	hb.cut()
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(logs.String(), "to=listening") < 2 { // lost, then back after the reconnect delay
+		if time.Now().After(deadline) {
+			t.Fatalf("not listening again after 5s:\n%s", logs)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	if mode() != "stopped" || !m.Stats().Bypassed {
+		t.Errorf("after RunInvalidations returned: %q, bypassed %v; want stopped, bypassed", mode(), m.Stats().Bypassed)
+	}
+	var got []string
+	for line := range strings.Lines(logs.String()) {
+		if i := strings.Index(line, "to="); i >= 0 {
+			got = append(got, strings.Fields(line[i+3:])[0])
+		}
+	}
+	if want := []string{"listening", "lost", "listening", "stopped"}; !slices.Equal(got, want) {
+		t.Errorf("logged changes %q, want %q:\n%s", got, want, logs)
+	}
+	if local, _ := core.NewManager(memstore.New(), core.Config{}); local.Stats().Coherence != "local" {
+		t.Errorf("a manager on a store of its own: coherence %q, want local", local.Stats().Coherence)
 	}
 }
