@@ -310,6 +310,16 @@ type pendingWrite struct {
 // otherwise from the store, remembering the answer. While the cache is
 // bypassed, every Find asks the store.
 func (c *Cache) Find(ctx context.Context, id string, now time.Time) (Record, bool, error) {
+	if rec, _, ok := c.peek(id, now); ok {
+		return rec, true, nil
+	}
+	return c.fetch(ctx, id, now)
+}
+
+// fetch is Find after peek missed: the record is not in memory, or
+// expired here but possibly refreshed by another instance, or the cache
+// is bypassed. It asks the store, unless the id is remembered as unknown.
+func (c *Cache) fetch(ctx context.Context, id string, now time.Time) (Record, bool, error) {
 	if c.bypassed() {
 		c.misses.Add(1)
 		rec, found, err := c.next.Find(ctx, id, now)
@@ -318,11 +328,6 @@ func (c *Cache) Find(ctx context.Context, id string, now time.Time) (Record, boo
 		}
 		return rec, found, err
 	}
-	if rec, _, ok := c.peek(id, now); ok {
-		return rec, true, nil
-	}
-	// Missing, or expired here but possibly refreshed by another instance:
-	// ask the store.
 	if _, ok := c.unknown.Get(id); ok {
 		c.negativeHits.Add(1)
 		return Record{}, false, nil

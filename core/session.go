@@ -93,7 +93,11 @@ func (s *Session) load() {
 	}
 	ctx, cancel := s.m.storeContext(s.ctx)
 	defer cancel()
-	rec, found, err := s.m.store.Find(ctx, id, t)
+	find := s.m.store.Find
+	if s.m.cache != nil {
+		find = s.m.cache.fetch // peek has missed: one lookup path, not two
+	}
+	rec, found, err := find(ctx, id, t)
 	if err != nil {
 		s.loadErr = fmt.Errorf("core: load session: %w", err)
 		return

@@ -56,5 +56,5 @@ func run() error {
 
 	// Serve the app; meanwhile keep the session cache coherent with other
 	// instances and delete expired sessions.
-	return demo.Serve(ctx, cfg, m, ginapp.New(m), log)
+	return demo.Serve(ctx, cfg, m, ginapp.New(m, cfg.FreshAge), log)
 }

@@ -3,8 +3,10 @@
 //
 // echosession.Middleware gives every request its session, which a handler
 // takes with echosession.From(c) and changes: Login, Set, core.Modify,
-// Destroy, DestroyUser. The handler then answers as usual (c.JSON,
-// c.Redirect) or returns an error; the middleware commits the session
+// Destroy, DestroyUser; the user's sessions are listed and ended with
+// UserSessions, Revoke and RevokeOthers, and echosession.RequireFresh
+// guards a route that needs a recent login. The handler then answers as
+// usual (c.JSON, c.Redirect) or returns an error; the middleware commits the session
 // before the response goes out. Errors are answered in one place,
 // ErrorHandler: a handler returns a client error as an *echo.HTTPError
 // with its status (see fail) and a session error as it is, which
@@ -21,6 +23,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -30,8 +33,9 @@ import (
 	"github.com/hybridsession/hybridsession/examples/internal/demo"
 )
 
-// New returns the app's handler, keeping sessions with m.
-func New(m *core.Manager) http.Handler {
+// New returns the app's handler, keeping sessions with m; POST /sensitive
+// needs a login at most freshAge old.
+func New(m *core.Manager, freshAge time.Duration) http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = ErrorHandler
@@ -40,21 +44,37 @@ func New(m *core.Manager) http.Handler {
 	e.GET("/", page)
 	e.GET("/healthz", health(m))
 	e.POST("/login", login)
-	e.GET("/me", me)
+	e.GET("/me", me, loggedIn)
 	e.GET("/counter", counter)
 	e.POST("/counter", increment)
 	e.POST("/logout", logout)
-	e.POST("/logout-all", logoutAll)
+	e.POST("/logout-all", logoutAll, loggedIn)
+	e.POST("/logout-others", logoutOthers, loggedIn)
+	e.GET("/sessions", sessions, loggedIn)
+	e.DELETE("/sessions/:id", revoke, loggedIn)
+	e.POST("/sessions/:id/revoke", revoke, loggedIn) // the page's form
+	e.POST("/sensitive", sensitive, echosession.RequireFresh(freshAge))
 	e.GET("/prefs", prefs)
 	e.POST("/prefs", setPrefForm)
 	e.PUT("/prefs/:key", setPref)
 	return e
 }
 
+// loggedIn lets only a logged-in session through to the route's handler;
+// any other is answered 401.
+func loggedIn(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if echosession.From(c).UserID() == "" {
+			return fail(c, demo.ErrNotLoggedIn)
+		}
+		return next(c)
+	}
+}
+
 // page is GET /: the HTML page of the session, which consumes its flash
 // messages.
 func page(c echo.Context) error {
-	html, err := demo.RenderPage(c.Request().Host, echosession.From(c))
+	html, err := demo.RenderPage(c.Request().Context(), c.Request().Host, echosession.From(c))
 	if err != nil {
 		return err
 	}
@@ -87,14 +107,10 @@ func login(c echo.Context) error {
 	return reply(c, demo.UserBody{User: in.Username}, demo.LoginFlash(in.Username))
 }
 
-// me is GET /me: the user and the counter; 401 when not logged in.
+// me is GET /me: the user and the counter.
 func me(c echo.Context) error {
 	s := echosession.From(c)
-	user := s.UserID()
-	if user == "" {
-		return fail(c, demo.ErrNotLoggedIn)
-	}
-	return c.JSON(http.StatusOK, demo.MeBody{User: user, Count: core.GetOr(s, demo.CountKey, 0)})
+	return c.JSON(http.StatusOK, demo.MeBody{User: s.UserID(), Count: core.GetOr(s, demo.CountKey, 0)})
 }
 
 // counter is GET /counter: the counter, changing nothing.
@@ -122,19 +138,57 @@ func logout(c echo.Context) error {
 	return reply(c, demo.OKBody{OK: true}, demo.LogoutFlash)
 }
 
-// logoutAll is POST /logout-all: destroys every session of the logged-in
-// user, this one included, and tells how many there were; 401 when not
-// logged in.
+// logoutAll is POST /logout-all: destroys every session of the user, this
+// one included, and tells how many there were.
 func logoutAll(c echo.Context) error {
-	s := echosession.From(c)
-	if s.UserID() == "" {
-		return fail(c, demo.ErrNotLoggedIn)
-	}
-	n, err := s.DestroyUser(c.Request().Context())
+	n, err := echosession.From(c).DestroyUser(c.Request().Context())
 	if err != nil {
 		return err
 	}
 	return reply(c, demo.RevokedBody{Revoked: n}, demo.LogoutAllFlash(n))
+}
+
+// logoutOthers is POST /logout-others: ends every other session of the
+// user, keeping this one, and tells how many there were.
+func logoutOthers(c echo.Context) error {
+	n, err := echosession.From(c).RevokeOthers(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return reply(c, demo.RevokedBody{Revoked: n}, demo.LogoutOthersFlash(n))
+}
+
+// sessions is GET /sessions: the user's live sessions, most recently seen
+// first, this one marked current.
+func sessions(c echo.Context) error {
+	list, err := echosession.From(c).UserSessions(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, demo.SessionsBody{Sessions: list})
+}
+
+// revoke is DELETE /sessions/:id, and POST /sessions/:id/revoke for the
+// page: ends the user's session whose id (its public handle, not its
+// token) is given; 404 when it is not a live session of this user. Ending
+// this very session is a logout: its cookie is expired.
+func revoke(c echo.Context) error {
+	ok, err := echosession.From(c).Revoke(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fail(c, demo.ErrNoSuchSession)
+	}
+	return reply(c, demo.RevokedBody{Revoked: 1}, demo.RevokeFlash)
+}
+
+// sensitive is POST /sensitive, an action that needs a recent login (such
+// as changing a password): echosession.RequireFresh lets it run only for a
+// session logged in within the app's fresh age, and returns a 401 or 403
+// otherwise.
+func sensitive(c echo.Context) error {
+	return c.JSON(http.StatusOK, demo.OKBody{OK: true})
 }
 
 // prefs is GET /prefs: every preference of the session.

@@ -3,11 +3,13 @@
 //
 // ginsession.Middleware gives every request its session, which a handler
 // takes with ginsession.From(c) and changes: Login, Set, core.Modify,
-// Destroy, DestroyUser. The handler then answers as usual (c.JSON,
-// c.Redirect); the middleware commits the session before the response goes
-// out. fail shows how an error becomes an answer: a client error with its
-// own status, a session error with the status core.StatusCode gives, and
-// Retry-After on a 503 (core.SetRetryAfter).
+// Destroy, DestroyUser; the user's sessions are listed and ended with
+// UserSessions, Revoke and RevokeOthers, and ginsession.RequireFresh guards
+// a route that needs a recent login. The handler then answers as usual
+// (c.JSON, c.Redirect); the middleware commits the session before the
+// response goes out. fail shows how an error becomes an answer: a client
+// error with its own status, a session error with the status
+// core.StatusCode gives, and Retry-After on a 503 (core.SetRetryAfter).
 //
 // The framework-free parts that the Echo app shares come from package
 // demo: the session value names, the input rules (demo.ReadLogin reads a
@@ -20,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -28,9 +31,10 @@ import (
 	"github.com/hybridsession/hybridsession/ginsession"
 )
 
-// New returns the app's handler, keeping sessions with m. Gin runs in
-// release mode unless GIN_MODE says otherwise.
-func New(m *core.Manager) http.Handler {
+// New returns the app's handler, keeping sessions with m; POST /sensitive
+// needs a login at most freshAge old. Gin runs in release mode unless
+// GIN_MODE says otherwise.
+func New(m *core.Manager, freshAge time.Duration) http.Handler {
 	if os.Getenv(gin.EnvGinMode) == "" {
 		gin.SetMode(gin.ReleaseMode)
 	}
@@ -43,21 +47,35 @@ func New(m *core.Manager) http.Handler {
 	r.GET("/", page)
 	r.GET("/healthz", health(m))
 	r.POST("/login", login)
-	r.GET("/me", me)
+	r.GET("/me", loggedIn, me)
 	r.GET("/counter", counter)
 	r.POST("/counter", increment)
 	r.POST("/logout", logout)
-	r.POST("/logout-all", logoutAll)
+	r.POST("/logout-all", loggedIn, logoutAll)
+	r.POST("/logout-others", loggedIn, logoutOthers)
+	r.GET("/sessions", loggedIn, sessions)
+	r.DELETE("/sessions/:id", loggedIn, revoke)
+	r.POST("/sessions/:id/revoke", loggedIn, revoke) // the page's form
+	r.POST("/sensitive", ginsession.RequireFresh(freshAge), sensitive)
 	r.GET("/prefs", prefs)
 	r.POST("/prefs", setPrefForm)
 	r.PUT("/prefs/:key", setPref)
 	return r
 }
 
+// loggedIn lets only a logged-in session through to the route's handler;
+// any other is answered 401.
+func loggedIn(c *gin.Context) {
+	if ginsession.From(c).UserID() == "" {
+		fail(c, demo.ErrNotLoggedIn)
+		c.Abort()
+	}
+}
+
 // page is GET /: the HTML page of the session, which consumes its flash
 // messages.
 func page(c *gin.Context) {
-	html, err := demo.RenderPage(c.Request.Host, ginsession.From(c))
+	html, err := demo.RenderPage(c.Request.Context(), c.Request.Host, ginsession.From(c))
 	if err != nil {
 		fail(c, err)
 		return
@@ -94,15 +112,10 @@ func login(c *gin.Context) {
 	reply(c, demo.UserBody{User: in.Username}, demo.LoginFlash(in.Username))
 }
 
-// me is GET /me: the user and the counter; 401 when not logged in.
+// me is GET /me: the user and the counter.
 func me(c *gin.Context) {
 	s := ginsession.From(c)
-	user := s.UserID()
-	if user == "" {
-		fail(c, demo.ErrNotLoggedIn)
-		return
-	}
-	c.JSON(http.StatusOK, demo.MeBody{User: user, Count: core.GetOr(s, demo.CountKey, 0)})
+	c.JSON(http.StatusOK, demo.MeBody{User: s.UserID(), Count: core.GetOr(s, demo.CountKey, 0)})
 }
 
 // counter is GET /counter: the counter, changing nothing.
@@ -132,21 +145,61 @@ func logout(c *gin.Context) {
 	reply(c, demo.OKBody{OK: true}, demo.LogoutFlash)
 }
 
-// logoutAll is POST /logout-all: destroys every session of the logged-in
-// user, this one included, and tells how many there were; 401 when not
-// logged in.
+// logoutAll is POST /logout-all: destroys every session of the user, this
+// one included, and tells how many there were.
 func logoutAll(c *gin.Context) {
-	s := ginsession.From(c)
-	if s.UserID() == "" {
-		fail(c, demo.ErrNotLoggedIn)
-		return
-	}
-	n, err := s.DestroyUser(c.Request.Context())
+	n, err := ginsession.From(c).DestroyUser(c.Request.Context())
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	reply(c, demo.RevokedBody{Revoked: n}, demo.LogoutAllFlash(n))
+}
+
+// logoutOthers is POST /logout-others: ends every other session of the
+// user, keeping this one, and tells how many there were.
+func logoutOthers(c *gin.Context) {
+	n, err := ginsession.From(c).RevokeOthers(c.Request.Context())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, demo.RevokedBody{Revoked: n}, demo.LogoutOthersFlash(n))
+}
+
+// sessions is GET /sessions: the user's live sessions, most recently seen
+// first, this one marked current.
+func sessions(c *gin.Context) {
+	list, err := ginsession.From(c).UserSessions(c.Request.Context())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, demo.SessionsBody{Sessions: list})
+}
+
+// revoke is DELETE /sessions/:id, and POST /sessions/:id/revoke for the
+// page: ends the user's session whose id (its public handle, not its
+// token) is given; 404 when it is not a live session of this user. Ending
+// this very session is a logout: its cookie is expired.
+func revoke(c *gin.Context) {
+	ok, err := ginsession.From(c).Revoke(c.Request.Context(), c.Param("id"))
+	switch {
+	case err != nil:
+		fail(c, err)
+	case !ok:
+		fail(c, demo.ErrNoSuchSession)
+	default:
+		reply(c, demo.RevokedBody{Revoked: 1}, demo.RevokeFlash)
+	}
+}
+
+// sensitive is POST /sensitive, an action that needs a recent login (such
+// as changing a password): ginsession.RequireFresh lets it run only for a
+// session logged in within the app's fresh age, and answers 401 or 403
+// otherwise.
+func sensitive(c *gin.Context) {
+	c.JSON(http.StatusOK, demo.OKBody{OK: true})
 }
 
 // prefs is GET /prefs: every preference of the session.
