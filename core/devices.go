@@ -157,7 +157,7 @@ func (s *Session) Handle() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	return s.rec.Handle
+	return s.base.rec.Handle
 }
 
 // AuthenticatedAt returns when the session last logged in: the time of a
@@ -167,10 +167,10 @@ func (s *Session) AuthenticatedAt() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if s.restartLifetime {
+	if s.changes.login {
 		return now()
 	}
-	return s.rec.AuthenticatedAt
+	return s.base.rec.AuthenticatedAt
 }
 
 // Fresh reports whether the session is logged in and logged in within
@@ -253,7 +253,7 @@ func byLastSeen(recs []Record) {
 // recently seen first, this one marked Current; nil when anonymous.
 func (s *Session) UserSessions(ctx context.Context) ([]SessionInfo, error) {
 	s.mu.Lock()
-	userID, handle, err := s.userID, s.rec.Handle, s.loadedErr()
+	userID, handle, err := s.userID, s.base.rec.Handle, s.loadedErr()
 	s.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -269,7 +269,7 @@ func (s *Session) UserSessions(ctx context.Context) ([]SessionInfo, error) {
 // holds s.mu.
 func (s *Session) loadedErr() error {
 	s.load()
-	return s.loadErr
+	return s.base.err
 }
 
 // Revoke ends the session named handle, if it is a live session of this
@@ -285,7 +285,7 @@ func (s *Session) Revoke(ctx context.Context, handle string) (bool, error) {
 	if s.userID == "" || handle == "" {
 		return false, nil
 	}
-	if handle == s.rec.Handle {
+	if handle == s.base.rec.Handle {
 		return true, s.destroy(ctx, EndRevoke)
 	}
 	ctx, cancel := s.m.storeContext(ctx)
@@ -327,7 +327,7 @@ func (s *Session) RevokeOthers(ctx context.Context) (int, error) {
 	if s.userID == "" {
 		return 0, nil
 	}
-	return s.m.destroyUser(ctx, s.userID, s.rec.ID)
+	return s.m.destroyUser(ctx, s.userID, s.base.rec.ID)
 }
 
 // destroyUser deletes every session of userID but keepID and reports them.
@@ -363,7 +363,7 @@ func (s *Session) capSessions(ctx context.Context) ([]Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("core: login: sessions of the user: %w", err)
 	}
-	recs = slices.DeleteFunc(recs, func(r Record) bool { return s.stored && r.ID == s.rec.ID })
+	recs = slices.DeleteFunc(recs, func(r Record) bool { return s.base.stored && r.ID == s.base.rec.ID })
 	if s.m.cfg.SessionCapPolicy == CapRefuse && len(recs) >= s.m.cfg.MaxSessionsPerUser {
 		return nil, fmt.Errorf("core: login: %w: %d live sessions, at most %d", ErrTooManySessions, len(recs), s.m.cfg.MaxSessionsPerUser)
 	}

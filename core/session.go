@@ -34,33 +34,55 @@ type Session struct {
 	req    *http.Request   // for the client's address and user agent
 	reqCtx sessionContext  // the request's, carrying this session
 
-	mu         sync.Mutex
-	cookies    []string // the request's Cookie headers, until readCookie
-	cookieRead bool     // readCookie has picked the token
-	token      string   // current token; empty until the session has a record
-	cookieSent bool     // the request carried an authentic session cookie
+	mu      sync.Mutex
+	cookie  cookieState // what the request sent, and what the response's cookie must do
+	base    baseState   // the record this request's changes apply to
+	vals    valueSet    // the values: the base's, and this request's changes
+	userID  string      // the user, as this request sees it
+	persist bool        // whether the cookie outlives the browser session, likewise
+	changes changeSet   // what this request changed, besides the values
+	outcome commitState // the commit's, once it ran
+	// writing and modifying guard against a Modify function that saves
+	// its own session (see notWriting).
+	writing   bool // this session holds its turn in the commit queue
+	modifying bool // a Modify function is running
+}
 
-	loaded  bool
-	loadErr error
-	stored  bool   // rec is the stored record for token
-	rec     Record // as last read or written
-	vals    valueSet
+// cookieState is the session cookie: the token the request carried, and
+// what the response must do with the cookie.
+type cookieState struct {
+	lines   []string // the request's Cookie headers, until read
+	read    bool     // readCookie has picked the token from them
+	token   string   // current token; empty until the session has a record
+	sent    bool     // the request carried an authentic session cookie
+	renewed bool     // the response must carry a new token
+	resend  bool     // the response must carry the cookie again (its persistence changed)
+	expire  bool     // the response must drop the cookie
+}
 
-	userID          string
-	persistent      bool
-	userChanged     bool
-	persistChanged  bool
-	renew           bool // a new token at the next save
-	restartLifetime bool // a login: the absolute lifetime starts anew
-	modified        bool
+// baseState is what was loaded from the store, or last written to it.
+type baseState struct {
+	loaded bool   // load has run
+	err    error  // why it failed, if it did
+	stored bool   // rec is the stored record of the token
+	rec    Record // as last read or written
+}
 
-	tokenChanged bool // the cookie must carry a new token
-	expireCookie bool // the cookie must be dropped
-	committed    bool
-	lateLogged   bool // a change after the commit was logged
-	commitErr    error
-	writing      bool // this session holds its turn in the commit queue
-	modifying    bool // a Modify function is running
+// changeSet is what this request changed, besides the values; a save
+// writes it and clears it.
+type changeSet struct {
+	modified bool // something to save
+	user     bool // the user binding changed
+	persist  bool // the cookie's persistence changed
+	renew    bool // a new token at the next save
+	login    bool // a login: the absolute lifetime starts anew, authenticated now
+}
+
+// commitState is the outcome of Commit.
+type commitState struct {
+	done       bool
+	err        error
+	lateLogged bool // a change after the commit was logged
 }
 
 // now is the time as sessions record it: UTC, to the microsecond that SQL
@@ -69,20 +91,20 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // load reads the session from the store once. The caller holds s.mu.
 func (s *Session) load() {
-	if s.loaded {
+	if s.base.loaded {
 		return
 	}
-	s.loaded = true
-	s.persistent = !s.m.cfg.BrowserSessionCookies
+	s.base.loaded = true
+	s.persist = !s.m.cfg.BrowserSessionCookies
 	t := now()
 	if err := s.readCookie(t); err != nil {
-		s.loadErr = fmt.Errorf("core: load session: %w", err)
+		s.base.err = fmt.Errorf("core: load session: %w", err)
 		return
 	}
-	if s.token == "" {
+	if s.cookie.token == "" {
 		return
 	}
-	id := RecordID(s.token)
+	id := RecordID(s.cookie.token)
 	if s.m.cache != nil {
 		if rec, values, ok := s.m.cache.peek(id, t); ok {
 			s.adoptDecoded(rec, values) // the hot path: no timer, no store call
@@ -99,14 +121,14 @@ func (s *Session) load() {
 	}
 	rec, found, err := find(ctx, id, t)
 	if err != nil {
-		s.loadErr = fmt.Errorf("core: load session: %w", err)
+		s.base.err = fmt.Errorf("core: load session: %w", err)
 		return
 	}
 	if !found {
 		// Unknown or expired: never adopt a token the server did not issue
 		// for a live session (no session fixation).
-		s.token = ""
-		s.expireCookie = true
+		s.cookie.token = ""
+		s.cookie.expire = true
 		return
 	}
 	s.adopt(rec)
@@ -117,23 +139,23 @@ func (s *Session) load() {
 // ring only when a cookie of the session's name was sent. The caller
 // holds s.mu.
 func (s *Session) readCookie(t time.Time) error {
-	if s.cookieRead {
+	if s.cookie.read {
 		return nil
 	}
-	if !mayHaveCookie(s.cookies, s.m.cfg.CookieName) {
-		s.cookieRead, s.cookies = true, nil
+	if !mayHaveCookie(s.cookie.lines, s.m.cfg.CookieName) {
+		s.cookie.read, s.cookie.lines = true, nil
 		return nil
 	}
 	ring, err := s.m.keys.ring(s.ctx, t)
 	if err != nil {
 		return err
 	}
-	token, rejected := pickToken(s.cookies, s.m.cfg.CookieName, ring, t)
+	token, rejected := pickToken(s.cookie.lines, s.m.cfg.CookieName, ring, t)
 	if rejected > 0 {
 		s.m.reject.add(rejected, t, s.m.cfg.Logger)
 	}
-	s.cookieRead, s.cookies = true, nil
-	s.token, s.cookieSent = token, token != ""
+	s.cookie.read, s.cookie.lines = true, nil
+	s.cookie.token, s.cookie.sent = token, token != ""
 	return nil
 }
 
@@ -152,10 +174,10 @@ func (s *Session) adopt(rec Record) {
 
 // adoptDecoded is adopt with the values already decoded.
 func (s *Session) adoptDecoded(rec Record, values storedValues) {
-	s.rec = rec
-	s.stored = true
+	s.base.rec = rec
+	s.base.stored = true
 	s.userID = rec.UserID
-	s.persistent = rec.Persistent
+	s.persist = rec.Persistent
 	s.vals.base = values
 }
 
@@ -169,7 +191,7 @@ func (s *Session) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	return s.loadErr
+	return s.base.err
 }
 
 // Get returns the value stored under key and whether there is one. Values
@@ -260,10 +282,10 @@ func Modify[T any](ctx context.Context, s *Session, key string, fn func(old T, o
 	defer s.mu.Unlock()
 	var zero T
 	s.load()
-	if s.loadErr != nil {
-		return zero, s.loadErr
+	if s.base.err != nil {
+		return zero, s.base.err
 	}
-	if s.committed {
+	if s.outcome.done {
 		s.changed() // logged
 		return zero, fmt.Errorf("core: modify session: %w", ErrCommitted)
 	}
@@ -390,7 +412,7 @@ func (s *Session) SetUserID(id string) {
 func (s *Session) setUserID(id string) {
 	s.load()
 	if id != s.userID {
-		s.userID, s.userChanged = id, true
+		s.userID, s.changes.user = id, true
 		s.changed()
 	}
 }
@@ -402,8 +424,8 @@ func (s *Session) SetPersistent(persistent bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if persistent != s.persistent {
-		s.persistent, s.persistChanged = persistent, true
+	if persistent != s.persist {
+		s.persist, s.changes.persist = persistent, true
 		s.changed()
 	}
 }
@@ -415,7 +437,7 @@ func (s *Session) Renew() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	s.renew = true
+	s.changes.renew = true
 	s.changed()
 }
 
@@ -425,7 +447,7 @@ func (s *Session) Login(userID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.setUserID(userID)
-	s.renew, s.restartLifetime = true, true
+	s.changes.renew, s.changes.login = true, true
 	s.changed()
 }
 
@@ -446,10 +468,10 @@ func (s *Session) destroy(ctx context.Context, reason EndReason) error {
 	if err := s.loadedErr(); err != nil { // for the event: the record's user and handle
 		return fmt.Errorf("core: destroy session: %w", err)
 	}
-	if s.stored {
+	if s.base.stored {
 		ctx, cancel := s.m.storeContext(ctx)
 		defer cancel()
-		if _, err := s.m.end(ctx, s.rec, reason); err != nil {
+		if _, err := s.m.end(ctx, s.base.rec, reason); err != nil {
 			return fmt.Errorf("core: destroy session: %w", err)
 		}
 	}
@@ -465,8 +487,8 @@ func (s *Session) DestroyUser(ctx context.Context) (int, error) {
 	defer s.mu.Unlock()
 	s.notWriting()
 	s.load()
-	if s.loadErr != nil {
-		return 0, s.loadErr
+	if s.base.err != nil {
+		return 0, s.base.err
 	}
 	if s.userID == "" {
 		return 0, s.destroy(ctx, EndLogout)
@@ -490,13 +512,18 @@ func (s *Session) notWriting() {
 
 // reset empties a destroyed session. The caller holds s.mu.
 func (s *Session) reset() {
-	s.expireCookie = s.cookieSent || s.tokenChanged
-	s.token, s.tokenChanged = "", false
-	s.loaded, s.loadErr, s.stored, s.rec = true, nil, false, Record{}
+	s.dropToken()
+	s.base = baseState{loaded: true}
 	s.vals = valueSet{}
-	s.userID, s.persistent = "", !s.m.cfg.BrowserSessionCookies
-	s.userChanged, s.persistChanged = false, false
-	s.renew, s.restartLifetime, s.modified = false, false, false
+	s.userID, s.persist = "", !s.m.cfg.BrowserSessionCookies
+	s.changes = changeSet{}
+}
+
+// dropToken forgets the session's token: the response drops the cookie
+// if the request sent one or this request set one. The caller holds s.mu.
+func (s *Session) dropToken() {
+	sent := s.cookie.sent
+	s.cookie = cookieState{read: true, sent: sent, expire: sent || s.cookie.renewed}
 }
 
 // Save writes the session to the store now, if it changed, and returns what
@@ -506,10 +533,10 @@ func (s *Session) Save(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if s.loadErr != nil {
-		return s.loadErr
+	if s.base.err != nil {
+		return s.base.err
 	}
-	if s.committed && s.dirty(false) {
+	if s.outcome.done && s.dirty(false) {
 		return fmt.Errorf("core: save session: %w", ErrCommitted)
 	}
 	return s.save(ctx, false)
@@ -519,11 +546,11 @@ func (s *Session) Save(ctx context.Context) error {
 // response has started, can no longer be saved: it is logged, once per
 // request, and Save and Modify return ErrCommitted. The caller holds s.mu.
 func (s *Session) changed() {
-	s.modified = true
-	if s.committed && !s.lateLogged {
-		s.lateLogged = true
+	s.changes.modified = true
+	if s.outcome.done && !s.outcome.lateLogged {
+		s.outcome.lateLogged = true
 		s.m.cfg.Logger.Warn("session changed after the response started; the change is not saved (change the session before writing the body, or call Save first)",
-			"record", shortID(s.rec.ID))
+			"record", shortID(s.base.rec.ID))
 	}
 }
 
@@ -534,22 +561,22 @@ func (s *Session) changed() {
 func (s *Session) Commit(h http.Header, status int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.committed {
-		return s.commitErr
+	if s.outcome.done {
+		return s.outcome.err
 	}
-	s.committed = true
-	s.commitErr = s.commit(h, status)
-	return s.commitErr
+	s.outcome.done = true
+	s.outcome.err = s.commit(h, status)
+	return s.outcome.err
 }
 
 func (s *Session) commit(h http.Header, status int) error {
-	if !s.loaded && !s.m.cfg.SaveEveryRequest {
+	if !s.base.loaded && !s.m.cfg.SaveEveryRequest {
 		return nil // never used: no store access, no cookie
 	}
 	s.load()
 	addVary(h)
-	if s.loadErr != nil {
-		return s.loadErr
+	if s.base.err != nil {
+		return s.base.err
 	}
 	if status < http.StatusInternalServerError {
 		force := s.m.cfg.SaveEveryRequest
@@ -562,9 +589,9 @@ func (s *Session) commit(h http.Header, status int) error {
 		s.refresh()
 	}
 	switch {
-	case s.stored && (s.tokenChanged || s.persistChanged):
-		s.m.writeCookie(h, s.token, s.persistent, s.rec.Deadline, now())
-	case !s.stored && s.expireCookie:
+	case s.base.stored && (s.cookie.renewed || s.cookie.resend):
+		s.m.writeCookie(h, s.cookie.token, s.persist, s.base.rec.Deadline, now())
+	case !s.base.stored && s.cookie.expire:
 		s.m.expireCookie(h)
 	}
 	return nil
@@ -584,7 +611,7 @@ func addVary(h http.Header) {
 }
 
 // dirty reports whether save has something to write.
-func (s *Session) dirty(force bool) bool { return s.modified || (force && s.stored) }
+func (s *Session) dirty(force bool) bool { return s.changes.modified || (force && s.base.stored) }
 
 // optimisticRounds is how many conditional updates a save tries on a record
 // that other instances keep changing before it writes under the record's
@@ -604,18 +631,18 @@ func (s *Session) save(ctx context.Context, force bool) error {
 	ctx, cancel := s.m.storeContext(ctx)
 	defer cancel()
 	var others []Record // a login's: the user's other sessions, for the cap
-	capped := s.restartLifetime && s.userID != "" && s.m.cfg.MaxSessionsPerUser > 0
+	capped := s.changes.login && s.userID != "" && s.m.cfg.MaxSessionsPerUser > 0
 	var err error
 	if capped {
 		if others, err = s.capSessions(ctx); err != nil {
 			return err
 		}
 	}
-	if s.stored {
+	if s.base.stored {
 		err = s.saveStored(ctx)
 	}
 	// A new session, or one whose record ended while this request ran.
-	if err == nil && !s.stored && !(s.vals.empty() && s.userID == "") {
+	if err == nil && !s.base.stored && !(s.vals.empty() && s.userID == "") {
 		err = s.create(ctx, now())
 	}
 	if err != nil {
@@ -624,8 +651,10 @@ func (s *Session) save(ctx context.Context, force bool) error {
 	if capped {
 		s.endLeastRecent(ctx, others)
 	}
-	s.modified, s.renew, s.restartLifetime = false, false, false
-	s.userChanged = false
+	if s.changes.persist {
+		s.cookie.resend = true // with its new lifetime
+	}
+	s.changes = changeSet{}
 	return nil
 }
 
@@ -637,7 +666,7 @@ func (s *Session) save(ctx context.Context, force bool) error {
 // optimisticRounds conflicts, under the record's lock. The caller holds
 // s.mu.
 func (s *Session) saveStored(ctx context.Context) error {
-	release, err := s.m.queue.acquire(ctx, s.rec.ID)
+	release, err := s.m.queue.acquire(ctx, s.base.rec.ID)
 	if err != nil {
 		return fmt.Errorf("core: save session: waiting for its turn: %w: %w", ErrUnavailable, err)
 	}
@@ -650,7 +679,7 @@ func (s *Session) saveStored(ctx context.Context) error {
 	for attempt := 1; ; attempt++ {
 		t := now()
 		switch {
-		case s.renew:
+		case s.changes.renew:
 			err = s.replace(ctx, t)
 		case attempt > optimisticRounds:
 			err = s.updateLocked(ctx, t)
@@ -665,7 +694,7 @@ func (s *Session) saveStored(ctx context.Context) error {
 		if err := pause(ctx, attempt); err != nil {
 			return fmt.Errorf("core: save session: contended, gave up after %d attempts: %w: %w", attempt, ErrUnavailable, err)
 		}
-		latest, found, err := s.m.store.Find(ctx, s.rec.ID, now())
+		latest, found, err := s.m.store.Find(ctx, s.base.rec.ID, now())
 		if err != nil {
 			return fmt.Errorf("core: save session: reload: %w", err)
 		}
@@ -684,7 +713,7 @@ func (s *Session) catchUp(t time.Time) {
 	if s.m.cache == nil {
 		return
 	}
-	if rec, _, ok := s.m.cache.peek(s.rec.ID, t); ok && rec.Version > s.rec.Version {
+	if rec, _, ok := s.m.cache.peek(s.base.rec.ID, t); ok && rec.Version > s.base.rec.Version {
 		s.rebase(rec)
 	}
 }
@@ -700,13 +729,13 @@ func (s *Session) record(t time.Time) (Record, storedValues, error) {
 	if len(data) > s.m.cfg.MaxDataSize {
 		return Record{}, nil, fmt.Errorf("core: %w: %d bytes, limit %d", ErrTooLarge, len(data), s.m.cfg.MaxDataSize)
 	}
-	rec := s.rec
-	if !s.stored || s.restartLifetime {
+	rec := s.base.rec
+	if !s.base.stored || s.changes.login {
 		rec.CreatedAt = t
 		rec.Deadline = t.Add(s.m.cfg.Lifetime)
 		rec.IP, rec.UserAgent = s.client()
 	}
-	if s.restartLifetime {
+	if s.changes.login {
 		rec.AuthenticatedAt = t
 	}
 	if rec.Handle == "" {
@@ -716,7 +745,7 @@ func (s *Session) record(t time.Time) (Record, storedValues, error) {
 		rec.LastSeenAt = t // a write is a sighting
 	}
 	rec.UserID = s.userID
-	rec.Persistent = s.persistent
+	rec.Persistent = s.persist
 	rec.Data = data
 	rec.ExpiresAt = s.m.expiry(t, rec.Deadline)
 	return rec, values, nil
@@ -750,7 +779,7 @@ func (s *Session) updateLocked(ctx context.Context, t time.Time) error {
 	var values storedValues
 	actx, cancel := attemptContext(ctx)
 	defer cancel()
-	err := s.m.store.UpdateLocked(actx, s.rec.ID, t, func(cur Record) (Record, error) {
+	err := s.m.store.UpdateLocked(actx, s.base.rec.ID, t, func(cur Record) (Record, error) {
 		s.rebase(cur)
 		var err error
 		rec, values, err = s.record(t)
@@ -771,7 +800,7 @@ func (s *Session) updateLocked(ctx context.Context, t time.Time) error {
 // still at the version this request last saw.
 func (s *Session) replace(ctx context.Context, t time.Time) error {
 	return s.storeAnew(ctx, t, "renew", func(ctx context.Context, rec Record) error {
-		return s.m.store.Replace(ctx, s.rec.ID, s.rec.Version, rec, t)
+		return s.m.store.Replace(ctx, s.base.rec.ID, s.base.rec.Version, rec, t)
 	})
 }
 
@@ -803,7 +832,7 @@ func (s *Session) storeAnew(ctx context.Context, t time.Time, op string, write f
 	if err := s.settle(err, rec); err != nil {
 		return fmt.Errorf("core: %s session: %w", op, err)
 	}
-	s.token, s.tokenChanged = token, true
+	s.cookie.token, s.cookie.renewed = token, true
 	s.wrote(rec, values)
 	if op == "create" {
 		fire(s.m.cfg.Hooks.Created, "", rec)
@@ -815,7 +844,7 @@ func (s *Session) storeAnew(ctx context.Context, t time.Time, op string, write f
 
 // wrote makes rec, just stored with values, the session's stored state.
 func (s *Session) wrote(rec Record, values storedValues) {
-	s.rec, s.stored = rec, true
+	s.base.rec, s.base.stored = rec, true
 	s.vals.saved(values)
 }
 
@@ -865,14 +894,14 @@ func pause(ctx context.Context, attempt int) error {
 
 // rebase re-applies this request's changes on top of a newer record.
 func (s *Session) rebase(latest Record) {
-	userID, persistent := s.userID, s.persistent
+	userID, persistent := s.userID, s.persist
 	s.adopt(latest)
 	s.vals.rebase(s.vals.base)
-	if s.userChanged {
+	if s.changes.user {
 		s.userID = userID
 	}
-	if s.persistChanged {
-		s.persistent = persistent
+	if s.changes.persist {
+		s.persist = persistent
 	}
 }
 
@@ -882,15 +911,14 @@ func (s *Session) rebase(latest Record) {
 // and the request is not failed for them: it gets a fresh session, as a
 // request that arrives with that token now would.
 func (s *Session) startOver() {
-	if !s.userChanged {
+	if !s.changes.user {
 		s.userID = ""
 	}
-	if !s.persistChanged {
-		s.persistent = !s.m.cfg.BrowserSessionCookies
+	if !s.changes.persist {
+		s.persist = !s.m.cfg.BrowserSessionCookies
 	}
-	s.expireCookie = s.cookieSent || s.tokenChanged
-	s.token, s.tokenChanged = "", false
-	s.stored, s.rec, s.renew = false, Record{}, false
+	s.dropToken()
+	s.base.stored, s.base.rec, s.changes.renew = false, Record{}, false
 	s.vals.rebase(nil)
 }
 
@@ -900,25 +928,25 @@ func (s *Session) startOver() {
 // is logged, not returned: the request itself succeeded, and the session
 // merely keeps its earlier times.
 func (s *Session) refresh() {
-	if !s.stored {
+	if !s.base.stored {
 		return
 	}
 	t := now()
-	next := s.rec.ExpiresAt
+	next := s.base.rec.ExpiresAt
 	if s.m.cfg.IdleTimeout > 0 {
-		if idle := s.m.expiry(t, s.rec.Deadline); idle.Sub(s.rec.ExpiresAt) >= s.m.cfg.IdleRefreshInterval {
+		if idle := s.m.expiry(t, s.base.rec.Deadline); idle.Sub(s.base.rec.ExpiresAt) >= s.m.cfg.IdleRefreshInterval {
 			next = idle
 		}
 	}
-	if next.Equal(s.rec.ExpiresAt) && t.Sub(s.rec.LastSeenAt) < LastSeenInterval {
+	if next.Equal(s.base.rec.ExpiresAt) && t.Sub(s.base.rec.LastSeenAt) < LastSeenInterval {
 		return
 	}
 	ctx, cancel := s.m.storeContext(context.WithoutCancel(s.ctx))
 	defer cancel()
-	if err := s.m.store.Touch(ctx, s.rec.ID, next, t, t); err != nil {
-		s.m.cfg.Logger.Warn("session refresh failed", "record", shortID(s.rec.ID), "error", err)
+	if err := s.m.store.Touch(ctx, s.base.rec.ID, next, t, t); err != nil {
+		s.m.cfg.Logger.Warn("session refresh failed", "record", shortID(s.base.rec.ID), "error", err)
 		return
 	}
-	s.rec.ExpiresAt = next
-	s.rec.LastSeenAt = t
+	s.base.rec.ExpiresAt = next
+	s.base.rec.LastSeenAt = t
 }

@@ -27,6 +27,8 @@ type client struct {
 	hc   *http.Client
 	// browser makes form posts the way a browser does, asking for HTML.
 	browser bool
+	// userAgent, when set, is sent as the User-Agent of every request.
+	userAgent string
 }
 
 func newClient(t testing.TB, srv *httptest.Server) *client {
@@ -66,6 +68,9 @@ func (c *client) do(method, path, body string, header ...string) response {
 	req, err := http.NewRequest(method, c.base.String()+path, strings.NewReader(body))
 	if err != nil {
 		c.t.Fatal(err)
+	}
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])

@@ -98,6 +98,20 @@ func startInstance(t *testing.T, kind testdb.Kind, newApp NewApp) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
+	runInvalidations(t, m)
+	in.base = serve(t, newApp(m, demo.DefaultFreshAge)).URL
+	tr := &http.Transport{MaxIdleConnsPerHost: 2 * burstSize, IdleConnTimeout: 30 * time.Second}
+	t.Cleanup(tr.CloseIdleConnections)
+	in.hc = &http.Client{Transport: tr, Timeout: 15 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return in
+}
+
+// runInvalidations runs m's invalidation listener until the test ends, as
+// demo.Serve does, and waits until the cache is in use (on PostgreSQL it
+// is bypassed until the listener listens).
+func runInvalidations(t *testing.T, m *core.Manager) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); m.RunInvalidations(ctx) }()
@@ -107,12 +121,6 @@ func startInstance(t *testing.T, kind testdb.Kind, newApp NewApp) *instance {
 			t.Fatalf("the session cache is still bypassed %v after RunInvalidations started", listenerReady)
 		}
 	}
-	in.base = serve(t, newApp(t, m)).URL
-	tr := &http.Transport{MaxIdleConnsPerHost: 2 * burstSize, IdleConnTimeout: 30 * time.Second}
-	t.Cleanup(tr.CloseIdleConnections)
-	in.hc = &http.Client{Transport: tr, Timeout: 15 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return in
 }
 
 // openCounted opens dsn again, as GORM on pgx like gorm.io/driver/postgres

@@ -1,10 +1,8 @@
 package contract_test
 
 import (
-	"net/http"
 	"testing"
 
-	"github.com/hybridsession/hybridsession/core"
 	"github.com/hybridsession/hybridsession/examples/echo/echoapp"
 	"github.com/hybridsession/hybridsession/examples/gin/ginapp"
 	"github.com/hybridsession/hybridsession/examples/internal/contract"
@@ -13,7 +11,5 @@ import (
 // TestGinAndEchoShareSessions: the apps name their cookie alike and keep
 // the same values, so a session made by one is the other's too.
 func TestGinAndEchoShareSessions(t *testing.T) {
-	contract.RunCross(t,
-		"gin", func(t *testing.T, m *core.Manager) http.Handler { return ginapp.New(m) },
-		"echo", func(t *testing.T, m *core.Manager) http.Handler { return echoapp.New(m) })
+	contract.RunCross(t, "gin", ginapp.New, "echo", echoapp.New)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/hybridsession/hybridsession/core"
 	"github.com/hybridsession/hybridsession/examples/echo/echoapp"
 	"github.com/hybridsession/hybridsession/examples/gin/ginapp"
+	"github.com/hybridsession/hybridsession/examples/internal/contract"
 	"github.com/hybridsession/hybridsession/examples/internal/demo"
 	"github.com/hybridsession/hybridsession/internal/testdb"
 )
@@ -63,7 +64,7 @@ const (
 func TestDatabaseOutage(t *testing.T) {
 	for _, app := range []struct {
 		name string
-		new  func(*core.Manager) http.Handler
+		new  contract.NewApp
 	}{{"gin", ginapp.New}, {"echo", echoapp.New}} {
 		t.Run(app.name, func(t *testing.T) { testOutage(t, app.new) })
 	}
@@ -78,7 +79,7 @@ type inProcess struct {
 
 // serveInProcess serves the app newApp makes on dsn, as main does, with a
 // short StoreTimeout and logs into buf.
-func serveInProcess(t *testing.T, dsn string, newApp func(*core.Manager) http.Handler, log *slog.Logger) *inProcess {
+func serveInProcess(t *testing.T, dsn string, newApp contract.NewApp, log *slog.Logger) *inProcess {
 	t.Helper()
 	db, err := testdb.OpenDSN(dsn)
 	if err != nil {
@@ -100,7 +101,7 @@ func serveInProcess(t *testing.T, dsn string, newApp func(*core.Manager) http.Ha
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- demo.ServeListener(ctx, ln, 0, m, newApp(m), log) }()
+	go func() { served <- demo.ServeListener(ctx, ln, 0, m, newApp(m, demo.DefaultFreshAge), log) }()
 	var once sync.Once
 	p := &inProcess{base: "http://" + ln.Addr().String(), m: m}
 	p.stop = func() {
@@ -200,7 +201,7 @@ func expectError(t *testing.T, r reply, lo, hi int) {
 	}
 }
 
-func testOutage(t *testing.T, newApp func(*core.Manager) http.Handler) {
+func testOutage(t *testing.T, newApp contract.NewApp) {
 	cluster := testdb.NewCluster(t)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
