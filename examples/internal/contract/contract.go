@@ -3,7 +3,7 @@
 // through their http.Handler, on SQLite and on PostgreSQL:
 //
 //	func TestContract(t *testing.T) {
-//		contract.Run(t, func(t *testing.T, m *core.Manager) http.Handler { return ginapp.New(m) })
+//		contract.Run(t, ginapp.New)
 //	}
 //
 // PostgreSQL runs when $HYBRIDSESSION_TEST_POSTGRES is set (see
@@ -12,11 +12,11 @@ package contract
 
 import (
 	"encoding/json"
-
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,19 +27,23 @@ import (
 	"github.com/hybridsession/hybridsession/internal/testdb"
 )
 
-// NewApp builds the app under test on a session manager.
-type NewApp func(t *testing.T, m *core.Manager) http.Handler
+// NewApp builds the app under test on a session manager, with the fresh
+// age POST /sensitive asks of a login: ginapp.New, echoapp.New.
+type NewApp func(m *core.Manager, freshAge time.Duration) http.Handler
 
 // lifetime is the session lifetime of the managers the suite makes.
 const lifetime = 2 * time.Hour
 
 // NewManager returns a session manager on a fresh database of the given
 // kind, as the apps make it (gormstore, migrated, behind the cache), with
-// the suite's lifetime.
-func NewManager(t *testing.T, kind testdb.Kind) *core.Manager {
+// cfg and, unless cfg sets one, the suite's lifetime.
+func NewManager(t *testing.T, kind testdb.Kind, cfg core.Config) *core.Manager {
 	t.Helper()
+	if cfg.Lifetime == 0 {
+		cfg.Lifetime = lifetime
+	}
 	db, _ := testdb.Open(t, kind)
-	m, err := demo.NewManager(t.Context(), db, core.Config{Lifetime: lifetime})
+	m, err := demo.NewManager(t.Context(), db, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,11 +64,17 @@ func Run(t *testing.T, newApp NewApp) {
 	for _, kind := range testdb.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
-			srv := serve(t, newApp(t, NewManager(t, kind)))
-			for _, tc := range cases {
+			srv := serve(t, newApp(NewManager(t, kind, core.Config{}), demo.DefaultFreshAge))
+			for _, tc := range slices.Concat(cases, sessionCases) {
 				t.Run(tc.name, func(t *testing.T) {
 					t.Parallel()
 					tc.run(t, srv)
+				})
+			}
+			for _, tc := range ownAppCases {
+				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
+					tc.run(t, serve(t, newApp(NewManager(t, kind, tc.app.ManagerConfig()), tc.app.FreshAge)))
 				})
 			}
 			t.Run("healthz/store down", func(t *testing.T) {
@@ -74,7 +84,7 @@ func Run(t *testing.T, newApp NewApp) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				srv := serve(t, newApp(t, m))
+				srv := serve(t, newApp(m, demo.DefaultFreshAge))
 				c := newClient(t, srv)
 				c.get("/healthz").want(t, http.StatusOK, `{"status":"ok"}`)
 				c.do("POST", "/counter", "").want(t, http.StatusOK, `{"count":1}`)
@@ -96,7 +106,10 @@ func Run(t *testing.T, newApp NewApp) {
 }
 
 // RunCross checks that a session made by one app is read by the other, as
-// two servers on one database: each app gets a manager of its own.
+// two servers on one database: each app gets a manager of its own, with
+// its invalidation listener running as demo.Serve runs it. On PostgreSQL
+// it also checks that a session revoked through one is refused through
+// the other, which has it cached, within revokeBound.
 func RunCross(t *testing.T, nameA string, newA NewApp, nameB string, newB NewApp) {
 	for _, kind := range testdb.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
@@ -107,7 +120,8 @@ func RunCross(t *testing.T, nameA string, newA NewApp, nameB string, newB NewApp
 				if err != nil {
 					t.Fatal(err)
 				}
-				return serve(t, newApp(t, m))
+				runInvalidations(t, m)
+				return serve(t, newApp(m, demo.DefaultFreshAge))
 			}
 			a, b := newServer(newA), newServer(newB)
 			for _, dir := range []struct {
@@ -125,6 +139,12 @@ func RunCross(t *testing.T, nameA string, newA NewApp, nameB string, newB NewApp
 					other.do("GET", "/me", "").want(t, 200, fmt.Sprintf(`{"user":%q,"count":1}`, user))
 					other.do("GET", "/prefs", "").want(t, 200, `{"prefs":{"theme":"dark"}}`)
 					other.do("POST", "/counter", "").want(t, 200, `{"count":2}`)
+				})
+				t.Run("revoke through "+dir.from+" refused through "+dir.to, func(t *testing.T) {
+					if kind != testdb.Postgres {
+						t.Skip("two processes share sessions through PostgreSQL; an SQLite file belongs to one")
+					}
+					testRevokeAcross(t, "revoke-"+dir.from, dir.fromSrv, dir.toS)
 				})
 			}
 		})
@@ -597,7 +617,7 @@ func wantCookiePersistence(t *testing.T, ck *http.Cookie, persistent bool) {
 	}
 }
 
-func decode(t *testing.T, r response, v any) {
+func decode(t testing.TB, r response, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("%s %s: body %q: %v", r.method, r.path, r.body, err)
