@@ -1,6 +1,8 @@
 // Package browsertest drives the Gin example app's page in a real headless
 // Chromium through chromedp: log in with the form, count twice, set a
-// preference, log out.
+// preference, log out; and, with the user logged in on another device too
+// (a JSON API client), see both sessions listed and end the other one
+// with its button.
 //
 // It is a module of its own so that the browser-automation dependency stays
 // out of the library's go.mod; it uses the library from this checkout
