@@ -53,9 +53,10 @@ const (
 // by TestTwoProcesses.
 //
 // What it asserts, while the database is down: every write (POST
-// /counter, PUT /prefs, POST /login, POST /logout) answers a 5xx with a
-// JSON error and sets no cookie; /healthz answers 503; a logged-in
-// session's reads (/me, /counter, /prefs) answer 503 too — not 401 and not
+// /counter, PUT /prefs, POST /login, POST /logout, POST /logout-others,
+// DELETE /sessions/{id}, POST /sensitive) answers a 5xx with a JSON error
+// and sets no cookie; /healthz answers 503; a logged-in session's reads
+// (/me, /counter, /prefs, /sessions, the page) answer 503 too — not 401 and not
 // a possibly stale cached copy — because the cache is bypassed once the
 // listener lost its connection; a request without a session cookie needs
 // no store and is answered as usual. Once the database is back the app
@@ -293,10 +294,13 @@ func testOutage(t *testing.T, newApp contract.NewApp) {
 		{http.MethodPost, "/login", bob, `{"username": "bob2"}`},
 		{http.MethodPost, "/counter", "", ""}, // a new session: its insert fails
 		{http.MethodPost, "/logout", bob, ""},
+		{http.MethodPost, "/logout-others", alice, ""},
+		{http.MethodDelete, "/sessions/some-id", alice, ""},
+		{http.MethodPost, "/sensitive", alice, ""},
 	} {
 		expectError(t, c.must(t, w.method, base+w.path, w.token, w.body), 500, 599)
 	}
-	for _, path := range []string{"/me", "/counter", "/prefs"} {
+	for _, path := range []string{"/me", "/counter", "/prefs", "/sessions", "/"} {
 		// The session may be cached, but the cache is bypassed: 503, not
 		// a stale answer, and not 401 (the session is not known to be gone).
 		expectError(t, c.must(t, http.MethodGet, base+path, alice, ""), 503, 503)
