@@ -32,9 +32,9 @@ type EndReason string
 // The reasons a Hooks.Destroyed event gives.
 const (
 	EndLogout   EndReason = "logout"   // Destroy
-	EndRevoke   EndReason = "revoke"   // Revoke, RevokeOthers, DestroyUser
+	EndRevoke   EndReason = "revoke"   // Revoke, RevokeOthers, LogoutEverywhere
 	EndCap      EndReason = "cap"      // a login past Config.MaxSessionsPerUser
-	EndEveryone EndReason = "everyone" // Manager.DestroyAll
+	EndEveryone EndReason = "everyone" // Manager.LogoutEveryone
 )
 
 // Event is a session's lifecycle event, as Hooks receive it.
@@ -342,10 +342,10 @@ func (m *Manager) destroyUser(ctx context.Context, userID, keepID string) (int, 
 	return len(removed), nil
 }
 
-// DestroyAll ends every session of every user, at once and in batches,
+// LogoutEveryone ends every session of every user, at once and in batches,
 // and returns how many there were: the operator's call after a breach.
 // Every instance's cache drops them as for any other deletion.
-func (m *Manager) DestroyAll(ctx context.Context) (int, error) {
+func (m *Manager) LogoutEveryone(ctx context.Context) (int, error) {
 	n, err := deleteBatches(ctx, m.store.DeleteAll, DefaultCleanupBatch, func(removed []Record) {
 		fire(m.cfg.Hooks.Destroyed, EndEveryone, removed...)
 	})

@@ -268,11 +268,11 @@ func TestHooksOncePerEvent(t *testing.T) {
 	for range 3 {
 		hs[1].login("carol")
 	}
-	if n, err := hs[0].m.DestroyAll(t.Context()); n != 3 || err != nil {
-		t.Errorf("DestroyAll = %d, %v; want 3, nil", n, err)
+	if n, err := hs[0].m.LogoutEveryone(t.Context()); n != 3 || err != nil {
+		t.Errorf("LogoutEveryone = %d, %v; want 3, nil", n, err)
 	}
 	if n := rec.count("destroyed:everyone:carol:"); n != 3 {
-		t.Errorf("DestroyAll: %d events, want 3", n)
+		t.Errorf("LogoutEveryone: %d events, want 3", n)
 	}
 }
 

@@ -10,7 +10,7 @@
 // The pieces:
 //
 //   - Manager: configuration (Config), the middleware, log out everywhere
-//     (DestroyUser), background cleanup (RunCleanup) and cache coherence
+//     (LogoutEverywhere), background cleanup (RunCleanup) and cache coherence
 //     across processes (RunInvalidations).
 //   - Session: one request's session, loaded on first use. Values are set
 //     with Set and read with the typed Get[T], GetOr, Pop; Modify is an

@@ -110,9 +110,10 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// DestroyUser deletes every session bound to userID ("log out
-// everywhere") and returns how many there were.
-func (m *Manager) DestroyUser(ctx context.Context, userID string) (int, error) {
+// LogoutEverywhere ends every session of userID, at once, and returns how
+// many there were: "log out everywhere", for an admin or after a password
+// change.
+func (m *Manager) LogoutEverywhere(ctx context.Context, userID string) (int, error) {
 	if userID == "" {
 		return 0, nil
 	}

@@ -26,7 +26,7 @@ import (
 // Modify return ErrCommitted, so that nothing is dropped without a word.
 //
 // Calls that act at once, whatever the response: Save, Modify, Destroy,
-// DestroyUser, Revoke and RevokeOthers. Everything else (Set, Delete,
+// LogoutEverywhere, Revoke and RevokeOthers. Everything else (Set, Delete,
 // Clear, Login, Renew, SetPersistent, ...) takes effect at the commit.
 type Session struct {
 	m      *Manager
@@ -269,7 +269,7 @@ func GetOr[T any](s *Session, key string, def T) T {
 // value stored. Use it for counters and carts; fn may run several times and
 // must have no side effects. It may read the session (Get, GetOr, Has,
 // UserID, ...), but must not save or destroy it: Save, Modify, Destroy or
-// DestroyUser called from fn panic. Unlike other changes, this one is saved
+// LogoutEverywhere called from fn panic. Unlike other changes, this one is saved
 // even if the response turns out to be an error.
 //
 // The requests of one session on one instance take turns to save, in the
@@ -479,10 +479,10 @@ func (s *Session) destroy(ctx context.Context, reason EndReason) error {
 	return nil
 }
 
-// DestroyUser deletes every session of this session's user, this one
-// included ("log out everywhere"), and returns how many there were. An
-// anonymous session is destroyed alone and counts 0.
-func (s *Session) DestroyUser(ctx context.Context) (int, error) {
+// LogoutEverywhere ends every session of this session's user, this one
+// included, at once, and returns how many there were. An anonymous
+// session is destroyed alone and counts 0.
+func (s *Session) LogoutEverywhere(ctx context.Context) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.notWriting()
@@ -493,7 +493,7 @@ func (s *Session) DestroyUser(ctx context.Context) (int, error) {
 	if s.userID == "" {
 		return 0, s.destroy(ctx, EndLogout)
 	}
-	n, err := s.m.DestroyUser(ctx, s.userID)
+	n, err := s.m.LogoutEverywhere(ctx, s.userID)
 	if err != nil {
 		return 0, err
 	}

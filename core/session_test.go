@@ -428,7 +428,7 @@ func TestDestroy(t *testing.T) {
 	}
 }
 
-func TestDestroyUser(t *testing.T) {
+func TestLogoutEverywhere(t *testing.T) {
 	h := newHarness(t, core.Config{})
 	var tokens []string
 	for range 3 {
@@ -439,9 +439,9 @@ func TestDestroyUser(t *testing.T) {
 		h.do(tok, 200, func(s *core.Session) { s.UserID() })
 	}
 	resp := h.do(tokens[0], 200, func(s *core.Session) {
-		n, err := s.DestroyUser(context.Background())
+		n, err := s.LogoutEverywhere(context.Background())
 		if err != nil || n != 3 {
-			t.Errorf("DestroyUser = %d, %v; want 3, nil", n, err)
+			t.Errorf("LogoutEverywhere = %d, %v; want 3, nil", n, err)
 		}
 	})
 	if resp.cookie == nil || resp.cookie.MaxAge >= 0 {
@@ -450,7 +450,7 @@ func TestDestroyUser(t *testing.T) {
 	for _, tok := range tokens {
 		h.do(tok, 200, func(s *core.Session) {
 			if s.UserID() != "" {
-				t.Error("a session of the user survived DestroyUser")
+				t.Error("a session of the user survived LogoutEverywhere")
 			}
 		})
 	}
@@ -461,14 +461,14 @@ func TestDestroyUser(t *testing.T) {
 	})
 }
 
-// An anonymous session's DestroyUser destroys the session alone: its old
+// An anonymous session's LogoutEverywhere destroys the session alone: its old
 // token reads nothing afterwards.
-func TestDestroyUserAnonymous(t *testing.T) {
+func TestLogoutEverywhereAnonymous(t *testing.T) {
 	h := newHarness(t, core.Config{Cache: core.CacheOptions{TTL: -1}})
 	token := h.newSession("a", 1)
 	resp := h.do(token, 200, func(s *core.Session) {
-		if n, err := s.DestroyUser(t.Context()); err != nil || n != 0 {
-			t.Errorf("DestroyUser = %d, %v; want 0, nil", n, err)
+		if n, err := s.LogoutEverywhere(t.Context()); err != nil || n != 0 {
+			t.Errorf("LogoutEverywhere = %d, %v; want 0, nil", n, err)
 		}
 	})
 	if resp.cookie == nil || resp.cookie.MaxAge >= 0 {

@@ -24,8 +24,8 @@ func TestLargeStatementAnnounced(t *testing.T) {
 		}
 	}
 	before := b.m.Cache().Stats().Invalidations
-	if got, err := a.m.DestroyUser(context.Background(), "many"); got != n || err != nil {
-		t.Fatalf("DestroyUser = %d, %v; want %d, nil", got, err, n)
+	if got, err := a.m.LogoutEverywhere(context.Background(), "many"); got != n || err != nil {
+		t.Fatalf("LogoutEverywhere = %d, %v; want %d, nil", got, err, n)
 	}
 	deadline := time.Now().Add(time.Second)
 	for b.m.Cache().Stats().Invalidations < before+n {

@@ -3,7 +3,7 @@
 //
 // echosession.Middleware gives every request its session, which a handler
 // takes with echosession.From(c) and changes: Login, Set, core.Modify,
-// Destroy, DestroyUser; the user's sessions are listed and ended with
+// Destroy, LogoutEverywhere; the user's sessions are listed and ended with
 // UserSessions, Revoke and RevokeOthers, and echosession.RequireFresh
 // guards a route that needs a recent login. The handler then answers as
 // usual (c.JSON, c.Redirect) or returns an error; the middleware commits the session
@@ -141,7 +141,7 @@ func logout(c echo.Context) error {
 // logoutAll is POST /logout-all: destroys every session of the user, this
 // one included, and tells how many there were.
 func logoutAll(c echo.Context) error {
-	n, err := echosession.From(c).DestroyUser(c.Request().Context())
+	n, err := echosession.From(c).LogoutEverywhere(c.Request().Context())
 	if err != nil {
 		return err
 	}

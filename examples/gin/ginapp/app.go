@@ -3,7 +3,7 @@
 //
 // ginsession.Middleware gives every request its session, which a handler
 // takes with ginsession.From(c) and changes: Login, Set, core.Modify,
-// Destroy, DestroyUser; the user's sessions are listed and ended with
+// Destroy, LogoutEverywhere; the user's sessions are listed and ended with
 // UserSessions, Revoke and RevokeOthers, and ginsession.RequireFresh guards
 // a route that needs a recent login. The handler then answers as usual
 // (c.JSON, c.Redirect); the middleware commits the session before the
@@ -148,7 +148,7 @@ func logout(c *gin.Context) {
 // logoutAll is POST /logout-all: destroys every session of the user, this
 // one included, and tells how many there were.
 func logoutAll(c *gin.Context) {
-	n, err := ginsession.From(c).DestroyUser(c.Request.Context())
+	n, err := ginsession.From(c).LogoutEverywhere(c.Request.Context())
 	if err != nil {
 		fail(c, err)
 		return
