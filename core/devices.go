@@ -99,8 +99,9 @@ type SessionInfo struct {
 	CreatedAt time.Time `json:"created_at"`
 	// AuthenticatedAt is its last login (zero when it never logged in).
 	AuthenticatedAt time.Time `json:"authenticated_at,omitzero"`
-	// LastSeenAt is its last use, to LastSeenInterval.
-	LastSeenAt time.Time `json:"last_seen_at"`
+	// LastSeenAt is its last use, to LastSeenInterval (zero for a
+	// session stored before last-seen times, until it is used).
+	LastSeenAt time.Time `json:"last_seen_at,omitzero"`
 	// IP and UserAgent are the client's at creation or the last login.
 	IP        string `json:"ip"`
 	UserAgent string `json:"user_agent"`
@@ -250,13 +251,18 @@ func byLastSeen(recs []Record) {
 }
 
 // UserSessions returns the live sessions of this session's user, most
-// recently seen first, this one marked Current; nil when anonymous.
+// recently seen first, this one marked Current; ErrNotLoggedIn (401) when
+// the session is anonymous.
 func (s *Session) UserSessions(ctx context.Context) ([]SessionInfo, error) {
 	s.mu.Lock()
-	userID, handle, err := s.userID, s.base.rec.Handle, s.loadedErr()
+	err := s.loadedErr()
+	userID, handle := s.userID, s.base.rec.Handle
 	s.mu.Unlock()
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, err
+	case userID == "":
+		return nil, fmt.Errorf("core: list sessions: %w", ErrNotLoggedIn)
 	}
 	infos, err := s.m.UserSessions(ctx, userID)
 	for i := range infos {
@@ -274,7 +280,8 @@ func (s *Session) loadedErr() error {
 
 // Revoke ends the session named handle, if it is a live session of this
 // session's user, at once, and reports whether it was. Revoking this very
-// session is Destroy. An anonymous session revokes nothing.
+// session is Destroy (compare Handle to tell). An anonymous session
+// revokes nothing: ErrNotLoggedIn (401).
 func (s *Session) Revoke(ctx context.Context, handle string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -282,7 +289,10 @@ func (s *Session) Revoke(ctx context.Context, handle string) (bool, error) {
 	if err := s.loadedErr(); err != nil {
 		return false, err
 	}
-	if s.userID == "" || handle == "" {
+	if s.userID == "" {
+		return false, fmt.Errorf("core: revoke session: %w", ErrNotLoggedIn)
+	}
+	if handle == "" {
 		return false, nil
 	}
 	if handle == s.base.rec.Handle {
@@ -316,7 +326,7 @@ func (m *Manager) end(ctx context.Context, rec Record, reason EndReason) (bool, 
 
 // RevokeOthers ends every other session of this session's user, at once,
 // and returns how many there were; this one stays. An anonymous session
-// revokes nothing.
+// revokes nothing: ErrNotLoggedIn (401).
 func (s *Session) RevokeOthers(ctx context.Context) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -325,7 +335,7 @@ func (s *Session) RevokeOthers(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	if s.userID == "" {
-		return 0, nil
+		return 0, fmt.Errorf("core: revoke other sessions: %w", ErrNotLoggedIn)
 	}
 	return s.m.destroyUser(ctx, s.userID, s.base.rec.ID)
 }

@@ -356,3 +356,20 @@ func TestSessionInfoJSON(t *testing.T) {
 		t.Errorf("JSON = %s, want %s", b, want)
 	}
 }
+
+// An anonymous session has no list of sessions and ends none but its own:
+// ErrNotLoggedIn (401), so that a handler needs no check of its own.
+func TestDevicesAnonymous(t *testing.T) {
+	h := newHarness(t, core.Config{})
+	h.do("", 200, func(s *core.Session) {
+		if _, err := s.UserSessions(t.Context()); !errors.Is(err, core.ErrNotLoggedIn) {
+			t.Errorf("UserSessions = %v, want ErrNotLoggedIn", err)
+		}
+		if _, err := s.Revoke(t.Context(), "x"); !errors.Is(err, core.ErrNotLoggedIn) {
+			t.Errorf("Revoke = %v, want ErrNotLoggedIn", err)
+		}
+		if _, err := s.RevokeOthers(t.Context()); !errors.Is(err, core.ErrNotLoggedIn) || core.StatusCode(err) != http.StatusUnauthorized {
+			t.Errorf("RevokeOthers = %v, want ErrNotLoggedIn (401)", err)
+		}
+	})
+}
