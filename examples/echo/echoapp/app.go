@@ -33,6 +33,12 @@ import (
 	"github.com/hybridsession/hybridsession/examples/internal/demo"
 )
 
+// getHead are the methods of each read route, so that a HEAD is answered
+// as its GET is: the same handler and middleware run, the session's
+// included, and set the same status, headers and cookies; the net/http
+// server sends none of the body they write.
+var getHead = []string{http.MethodGet, http.MethodHead}
+
 // New returns the app's handler, keeping sessions with m; POST /sensitive
 // needs a login at most freshAge old.
 func New(m *core.Manager, freshAge time.Duration) http.Handler {
@@ -41,20 +47,20 @@ func New(m *core.Manager, freshAge time.Duration) http.Handler {
 	e.HTTPErrorHandler = ErrorHandler
 	e.Use(middleware.Recover(), echosession.Middleware(m))
 
-	e.GET("/", page)
-	e.GET("/healthz", health(m))
+	e.Match(getHead, "/", page)
+	e.Match(getHead, "/healthz", health(m))
 	e.POST("/login", login)
-	e.GET("/me", me, loggedIn)
-	e.GET("/counter", counter)
+	e.Match(getHead, "/me", me, loggedIn)
+	e.Match(getHead, "/counter", counter)
 	e.POST("/counter", increment)
 	e.POST("/logout", logout)
 	e.POST("/logout-all", logoutAll, loggedIn)
 	e.POST("/logout-others", logoutOthers, loggedIn)
-	e.GET("/sessions", sessions, loggedIn)
+	e.Match(getHead, "/sessions", sessions, loggedIn)
 	e.DELETE("/sessions/:id", revoke, loggedIn)
 	e.POST("/sessions/:id/revoke", revoke, loggedIn) // the page's form
 	e.POST("/sensitive", sensitive, echosession.RequireFresh(freshAge))
-	e.GET("/prefs", prefs)
+	e.Match(getHead, "/prefs", prefs)
 	e.POST("/prefs", setPrefForm)
 	e.PUT("/prefs/:key", setPref)
 	return e
@@ -281,13 +287,9 @@ func ErrorHandler(err error, c echo.Context) {
 		msg = http.StatusText(code)
 	}
 	core.SetRetryAfter(c.Response().Header(), code)
-	var werr error
-	if c.Request().Method == http.MethodHead {
-		werr = c.NoContent(code)
-	} else {
-		werr = c.JSON(code, demo.ErrorBody{Error: msg})
-	}
-	if werr != nil {
+	// A HEAD gets the JSON too, unlike in Echo's own error handler: the
+	// same Content-Type as its GET, and the server drops the body.
+	if werr := c.JSON(code, demo.ErrorBody{Error: msg}); werr != nil {
 		slog.ErrorContext(c.Request().Context(), "writing error response", "error", werr)
 	}
 }

@@ -31,6 +31,12 @@ import (
 	"github.com/hybridsession/hybridsession/ginsession"
 )
 
+// getHead are the methods of each read route, so that a HEAD is answered
+// as its GET is: the same handlers run, session middleware included, and
+// set the same status, headers and cookies; the net/http server sends
+// none of the body they write.
+var getHead = []string{http.MethodGet, http.MethodHead}
+
 // New returns the app's handler, keeping sessions with m; POST /sensitive
 // needs a login at most freshAge old. Gin runs in release mode unless
 // GIN_MODE says otherwise.
@@ -44,20 +50,20 @@ func New(m *core.Manager, freshAge time.Duration) http.Handler {
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound) })
 	r.NoMethod(func(c *gin.Context) { abort(c, http.StatusMethodNotAllowed) })
 
-	r.GET("/", page)
-	r.GET("/healthz", health(m))
+	r.Match(getHead, "/", page)
+	r.Match(getHead, "/healthz", health(m))
 	r.POST("/login", login)
-	r.GET("/me", loggedIn, me)
-	r.GET("/counter", counter)
+	r.Match(getHead, "/me", loggedIn, me)
+	r.Match(getHead, "/counter", counter)
 	r.POST("/counter", increment)
 	r.POST("/logout", logout)
 	r.POST("/logout-all", loggedIn, logoutAll)
 	r.POST("/logout-others", loggedIn, logoutOthers)
-	r.GET("/sessions", loggedIn, sessions)
+	r.Match(getHead, "/sessions", loggedIn, sessions)
 	r.DELETE("/sessions/:id", loggedIn, revoke)
 	r.POST("/sessions/:id/revoke", loggedIn, revoke) // the page's form
 	r.POST("/sensitive", ginsession.RequireFresh(freshAge), sensitive)
-	r.GET("/prefs", prefs)
+	r.Match(getHead, "/prefs", prefs)
 	r.POST("/prefs", setPrefForm)
 	r.PUT("/prefs/:key", setPref)
 	return r

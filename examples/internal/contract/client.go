@@ -1,9 +1,11 @@
 package contract
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -11,6 +13,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hybridsession/hybridsession/core"
 )
@@ -75,6 +78,9 @@ func (c *client) do(method, path, body string, header ...string) response {
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
+	if method == http.MethodHead {
+		return c.head(req)
+	}
 	res, err := c.hc.Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)
@@ -85,6 +91,49 @@ func (c *client) do(method, path, body string, header ...string) response {
 		c.t.Fatalf("%s %s: read body: %v", method, path, err)
 	}
 	return response{method: method, path: path, status: res.StatusCode, header: res.Header, body: b}
+}
+
+// head sends req, a HEAD, on a connection of its own that the server
+// closes after its answer, with the jar's cookies, and keeps the cookies
+// the answer sets, as http.Client would. http.Client never reads a body of
+// an answer to a HEAD, so it could not tell whether one came; here the
+// response's body is whatever the server sent after the header.
+func (c *client) head(req *http.Request) response {
+	c.t.Helper()
+	fail := func(what string, err error) {
+		c.t.Helper()
+		c.t.Fatalf("HEAD %s: %s: %v", req.URL.Path, what, err)
+	}
+	if c.jar != nil {
+		for _, ck := range c.jar.Cookies(req.URL) {
+			req.AddCookie(ck)
+		}
+	}
+	req.Close = true
+	conn, err := net.DialTimeout("tcp", req.URL.Host, 10*time.Second)
+	if err != nil {
+		fail("dial", err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		fail("deadline", err)
+	}
+	if err := req.Write(conn); err != nil {
+		fail("write", err)
+	}
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, req)
+	if err != nil {
+		fail("read answer", err)
+	}
+	rest, err := io.ReadAll(br)
+	if err != nil {
+		fail("read past the header", err)
+	}
+	if c.jar != nil {
+		c.jar.SetCookies(req.URL, res.Cookies())
+	}
+	return response{method: req.Method, path: req.URL.RequestURI(), status: res.StatusCode, header: res.Header, body: rest}
 }
 
 func (c *client) get(path string) response {

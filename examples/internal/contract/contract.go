@@ -65,7 +65,7 @@ func Run(t *testing.T, newApp NewApp) {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
 			srv := serve(t, newApp(NewManager(t, kind, core.Config{}), demo.DefaultFreshAge))
-			for _, tc := range slices.Concat(cases, sessionCases) {
+			for _, tc := range slices.Concat(cases, sessionCases, headCases) {
 				t.Run(tc.name, func(t *testing.T) {
 					t.Parallel()
 					tc.run(t, srv)
