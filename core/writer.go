@@ -12,14 +12,14 @@ import (
 // replaced by an error response because the session could not be committed.
 var ErrResponseReplaced = errors.New("core: response replaced: the session could not be committed")
 
-// guardState is where a Guard is in its one-way journey.
+// guardState is where a Guard is in its one-way journey: pending, then
+// passing or replaced for good.
 type guardState uint8
 
 const (
-	guardPending   guardState = iota // nothing written yet
-	guardPassing                     // committed; writes go through
-	guardRendering                   // commit failed; the error response is being written
-	guardReplaced                    // commit failed; the handler's writes are dropped
+	guardPending  guardState = iota // nothing written yet
+	guardPassing                    // committed; writes go through
+	guardReplaced                   // commit failed; writes through the guard are dropped
 )
 
 // Guard commits a session exactly once, just before a response's headers
@@ -27,14 +27,25 @@ const (
 // middlewares of this module and its adapters share it; it is exported for
 // adapters to other frameworks. It is used by one goroutine at a time, as a
 // ResponseWriter is.
+//
+// The error response of a failed commit never goes through the guarded
+// writer: once the commit has failed, the guard drops every write that
+// reaches it, the error response's included. An adapter writes the error
+// response to the writer it wrapped (the inner writer): in render, it
+// points its framework at the inner writer, renders, and points it back;
+// after Finish, it renders to the inner writer.
 type Guard struct {
 	session *Session
 	render  func(err error)
 	state   guardState
 }
 
-// NewGuard returns a guard for s. render writes the error response when
-// the commit fails; while it runs, Before lets its writes through.
+// NewGuard returns a guard for s. render writes the error response when a
+// commit in Before fails. It must write to the inner writer, the one the
+// guarded writer wraps, not through the guarded writer: the guard is
+// already replaced when render runs, and drops what reaches it with
+// ErrResponseReplaced (so a render that gets this wrong loses its response
+// but never commits twice or loops).
 func NewGuard(s *Session, render func(err error)) *Guard {
 	return &Guard{session: s, render: render}
 }
@@ -42,27 +53,28 @@ func NewGuard(s *Session, render func(err error)) *Guard {
 // Before is called by a response writer before the status line of the
 // response goes out, with the response's header map and status. It commits
 // the session the first time and reports whether the caller may write;
-// false means the response was replaced, and the caller must drop its write.
+// false means the response was replaced, and the caller must drop its
+// write. When this commit fails, Before calls render, once, before it
+// returns false.
 func (g *Guard) Before(h http.Header, status int) bool {
 	switch g.state {
-	case guardPassing, guardRendering:
+	case guardPassing:
 		return true
 	case guardReplaced:
 		return false
 	}
-	err := g.commit(h, status)
-	if err == nil {
-		return true
+	if err := g.commit(h, status); err != nil {
+		g.render(err)
+		return false
 	}
-	g.render(err)
-	g.state = guardReplaced
-	return false
+	return true
 }
 
 // Finish commits the session if nothing was written yet, for a handler that
 // returned without writing, and returns the commit's error instead of
-// rendering it, so that the caller reports it in its framework's way; the
-// guard then lets the error response through.
+// rendering it, so that the caller reports it in its framework's way. As
+// for render, the caller writes that error response to the inner writer:
+// the guard is replaced and drops what reaches it.
 func (g *Guard) Finish(h http.Header, status int) error {
 	if g.state != guardPending {
 		return nil
@@ -70,6 +82,8 @@ func (g *Guard) Finish(h http.Header, status int) error {
 	return g.commit(h, status)
 }
 
+// commit commits the session and leaves the guard passing, or replaced
+// when the commit fails.
 func (g *Guard) commit(h http.Header, status int) error {
 	err := g.session.Commit(h, status)
 	if err == nil {
@@ -82,7 +96,7 @@ func (g *Guard) commit(h http.Header, status int) error {
 	for _, k := range replacedHeaders {
 		delete(h, k)
 	}
-	g.state = guardRendering
+	g.state = guardReplaced
 	return err
 }
 

@@ -51,16 +51,19 @@ func MiddlewareWithConfig(cfg Config) echo.MiddlewareFunc {
 // commit error as its Internal error; a 503 also gets a Retry-After header.
 //
 // The error response of a failed commit is written straight into the
-// wrapped writer, past any writer an inner middleware put in front of it
-// (such as middleware.Gzip's, which holds the status back until the body
-// comes), so it replaces the handler's response in either order.
+// writer the middleware wrapped (res.Writer is pointed at it while Echo's
+// HTTPErrorHandler renders), neither back through the committing writer
+// nor through any writer an inner middleware put in front of it (such as
+// middleware.Gzip's, which holds the status back until the body comes),
+// so it replaces the handler's response in either order. The committing
+// writer then drops the handler's writes with core.ErrResponseReplaced.
 //
 // The wrapped writer stays in place after the middleware returns, so that
-// the error response goes through it. Register this middleware outside
-// (before) middlewares that swap the writer and put it back when the
-// chain returns, such as middleware.Gzip: an error response written after
-// they have restored the writer (the response to an error the handler
-// returned) would bypass the commit.
+// the response to an error the handler returned goes through it and
+// commits the session. Register this middleware outside (before)
+// middlewares that swap the writer and put it back when the chain
+// returns, such as middleware.Gzip: an error response written after they
+// have restored the writer would bypass the commit.
 func (cfg Config) ToMiddleware() (echo.MiddlewareFunc, error) {
 	if cfg.Manager == nil {
 		return nil, errors.New("echosession: Config.Manager is nil; pass the *core.Manager returned by core.NewManager")
@@ -77,23 +80,22 @@ func (cfg Config) ToMiddleware() (echo.MiddlewareFunc, error) {
 			s, r := m.Begin(c.Request())
 			c.SetRequest(r)
 			res := c.Response()
-			// On a failed commit the error handler writes through the
-			// wrapped writer again, which lets it through while it renders.
-			// It renders straight into ww, not through the writers inner
-			// middlewares put in front of it: one that holds the handler's
-			// status back until the body comes (middleware.Gzip) reaches ww
-			// only after Echo has marked the response committed, and its
+			inner := res.Writer
+			// A commit that fails during a write renders the error on the
+			// inner writer. The response is marked uncommitted for that: a
+			// writer that holds the handler's status back until the body
+			// comes (middleware.Gzip's) reaches the guard only after Echo
+			// has marked the response committed, and Echo's
 			// DefaultHTTPErrorHandler would then render nothing, leaving
-			// the client a 200 with an empty body.
-			var ww http.ResponseWriter
+			// the client a 200 with an empty body. The chain then gets its
+			// writer back, and the guard drops what reaches it.
 			g := core.NewGuard(s, func(err error) {
 				prev := res.Writer
-				res.Writer, res.Committed = ww, false
+				res.Writer, res.Committed = inner, false
 				c.Error(httpError(c, err))
 				res.Writer = prev
 			})
-			ww = core.WrapWriter(res.Writer, g)
-			res.Writer = ww
+			res.Writer = core.WrapWriter(inner, g)
 			if err := next(c); err != nil {
 				return err
 			}
@@ -101,6 +103,7 @@ func (cfg Config) ToMiddleware() (echo.MiddlewareFunc, error) {
 				return nil
 			}
 			if err := g.Finish(res.Header(), res.Status); err != nil {
+				res.Writer = inner // Echo renders the error there
 				return httpError(c, err)
 			}
 			return nil

@@ -48,6 +48,11 @@ func Middleware(m *core.Manager) gin.HandlerFunc {
 // the session before the headers go out, and commits it after the chain
 // if nothing was written. It restores the original c.Writer before it
 // returns, unless a handler panicked.
+//
+// When a commit fails, the error handler runs with c.Writer set to the
+// writer the middleware was given, so that the error response goes
+// straight out and not back through the committing writer; that writer
+// then drops the handler's writes with core.ErrResponseReplaced.
 func MiddlewareWithConfig(cfg Config) gin.HandlerFunc {
 	if cfg.Manager == nil {
 		panic("ginsession: Config.Manager is nil; pass the *core.Manager returned by core.NewManager")
@@ -60,9 +65,19 @@ func MiddlewareWithConfig(cfg Config) gin.HandlerFunc {
 		s, r := m.Begin(c.Request)
 		c.Request = r
 		w := &writer{ResponseWriter: c.Writer}
-		w.guard = core.NewGuard(s, func(err error) { onError(c, err) })
+		// A commit that fails during a write renders on the inner writer,
+		// w.ResponseWriter, then gives the chain back whatever writer it
+		// had (w, or one an inner middleware put in front of it); w drops
+		// what reaches it.
+		w.guard = core.NewGuard(s, func(err error) {
+			prev := c.Writer
+			c.Writer = w.ResponseWriter
+			onError(c, err)
+			c.Writer = prev
+		})
 		c.Writer = w
 		c.Next()
+		c.Writer = w.ResponseWriter
 		// Gin ends the request with WriteHeaderNow on its own writer, which
 		// bypasses w: a handler that wrote nothing is committed here.
 		if !w.Written() {
@@ -70,7 +85,6 @@ func MiddlewareWithConfig(cfg Config) gin.HandlerFunc {
 				onError(c, err)
 			}
 		}
-		c.Writer = w.ResponseWriter
 	}
 }
 
