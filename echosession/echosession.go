@@ -19,6 +19,10 @@ type Config struct {
 	Skipper middleware.Skipper
 	// Manager loads and commits the sessions. Required.
 	Manager *core.Manager
+	// ErrorHandler turns an error loading or committing the session into
+	// the error the middleware gives Echo's HTTPErrorHandler, as
+	// echo-jwt's does. Default: DefaultErrorHandler.
+	ErrorHandler func(c echo.Context, err error) error
 }
 
 // Middleware returns a middleware that keeps the sessions of m. It panics
@@ -46,9 +50,10 @@ func MiddlewareWithConfig(cfg Config) echo.MiddlewareFunc {
 // error response through that writer, which commits the session with the
 // error's status (a 5xx saves nothing). When the handler returns nil
 // without writing, the middleware commits the session itself. A commit
-// that fails reaches the HTTPErrorHandler as an *echo.HTTPError with the
-// status core.StatusCode gives, the status text as its message and the
-// commit error as its Internal error; a 503 also gets a Retry-After header.
+// that fails reaches the HTTPErrorHandler as cfg.ErrorHandler returns it:
+// by default an *echo.HTTPError with the status core.StatusCode gives, the
+// status text as its message and the commit error as its Internal error,
+// and a Retry-After header on a 503.
 //
 // The error response of a failed commit is written straight into the
 // writer the middleware wrapped (res.Writer is pointed at it while Echo's
@@ -71,7 +76,10 @@ func (cfg Config) ToMiddleware() (echo.MiddlewareFunc, error) {
 	if cfg.Skipper == nil {
 		cfg.Skipper = middleware.DefaultSkipper
 	}
-	m, skip := cfg.Manager, cfg.Skipper
+	if cfg.ErrorHandler == nil {
+		cfg.ErrorHandler = DefaultErrorHandler
+	}
+	m, skip, httpError := cfg.Manager, cfg.Skipper, cfg.ErrorHandler
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if skip(c) {
@@ -111,9 +119,10 @@ func (cfg Config) ToMiddleware() (echo.MiddlewareFunc, error) {
 	}, nil
 }
 
-// httpError turns a commit error into the HTTP error Echo renders, with
-// Retry-After on a 503.
-func httpError(c echo.Context, err error) *echo.HTTPError {
+// DefaultErrorHandler turns a session error into the HTTP error Echo
+// renders: the status core.StatusCode gives, its status text as the
+// message and err as its Internal error, with Retry-After on a 503.
+func DefaultErrorHandler(c echo.Context, err error) error {
 	code := core.StatusCode(err)
 	core.SetRetryAfter(c.Response().Header(), code)
 	return echo.NewHTTPError(code, http.StatusText(code)).WithInternal(err)
@@ -132,18 +141,26 @@ func From(c echo.Context) *core.Session {
 // RequireFresh returns a middleware that lets a request through only when
 // its session logged in within maxAge (core.CheckFresh); otherwise it
 // returns an *echo.HTTPError of 401 "not logged in" or 403
-// "reauthentication required", or as for a failed commit when the session
-// cannot be loaded. It goes after Middleware.
-func RequireFresh(maxAge time.Duration) echo.MiddlewareFunc {
+// "reauthentication required", or as DefaultErrorHandler when the session
+// cannot be loaded. It goes after Middleware. Config.RequireFresh answers
+// through a Config's ErrorHandler instead.
+func RequireFresh(maxAge time.Duration) echo.MiddlewareFunc { return Config{}.RequireFresh(maxAge) }
+
+// RequireFresh is the package's RequireFresh answering through
+// cfg.ErrorHandler, when it is set, for every error of core.CheckFresh.
+func (cfg Config) RequireFresh(maxAge time.Duration) echo.MiddlewareFunc {
+	onError := cfg.ErrorHandler
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			switch err := core.CheckFresh(From(c), maxAge); {
 			case err == nil:
 				return next(c)
+			case onError != nil:
+				return onError(c, err)
 			case errors.Is(err, core.ErrNotLoggedIn), errors.Is(err, core.ErrNotFresh):
 				return echo.NewHTTPError(core.StatusCode(err), err.Error()).WithInternal(err)
 			default:
-				return httpError(c, err)
+				return DefaultErrorHandler(c, err)
 			}
 		}
 	}

@@ -13,6 +13,9 @@ import (
 // Config configures the middleware. The zero value of every field but
 // Manager means its documented default.
 type Config struct {
+	// Skipper selects requests that pass through without a session; From
+	// panics in their handlers. Default: none is skipped.
+	Skipper func(c *gin.Context) bool
 	// Manager loads and commits the sessions. Required.
 	Manager *core.Manager
 	// ErrorHandler answers a request whose session could not be loaded or
@@ -40,8 +43,17 @@ func Middleware(m *core.Manager) gin.HandlerFunc {
 	return MiddlewareWithConfig(Config{Manager: m})
 }
 
-// MiddlewareWithConfig returns a middleware configured by cfg. It panics if
-// cfg.Manager is nil.
+// MiddlewareWithConfig returns a middleware configured by cfg. It panics
+// if cfg is invalid; ToMiddleware returns the error instead.
+func MiddlewareWithConfig(cfg Config) gin.HandlerFunc {
+	mw, err := cfg.ToMiddleware()
+	if err != nil {
+		panic(err)
+	}
+	return mw
+}
+
+// ToMiddleware checks cfg and returns the middleware it describes.
 //
 // The middleware puts the session into c.Request's context (see From),
 // replaces c.Writer for the rest of the chain with a writer that commits
@@ -53,15 +65,19 @@ func Middleware(m *core.Manager) gin.HandlerFunc {
 // writer the middleware was given, so that the error response goes
 // straight out and not back through the committing writer; that writer
 // then drops the handler's writes with core.ErrResponseReplaced.
-func MiddlewareWithConfig(cfg Config) gin.HandlerFunc {
+func (cfg Config) ToMiddleware() (gin.HandlerFunc, error) {
 	if cfg.Manager == nil {
-		panic("ginsession: Config.Manager is nil; pass the *core.Manager returned by core.NewManager")
+		return nil, errors.New("ginsession: Config.Manager is nil; pass the *core.Manager returned by core.NewManager")
 	}
 	if cfg.ErrorHandler == nil {
 		cfg.ErrorHandler = DefaultErrorHandler
 	}
-	m, onError := cfg.Manager, cfg.ErrorHandler
+	m, onError, skip := cfg.Manager, cfg.ErrorHandler, cfg.Skipper
 	return func(c *gin.Context) {
+		if skip != nil && skip(c) {
+			c.Next()
+			return
+		}
 		s, r := m.Begin(c.Request)
 		c.Request = r
 		w := &writer{ResponseWriter: c.Writer}
@@ -85,7 +101,7 @@ func MiddlewareWithConfig(cfg Config) gin.HandlerFunc {
 				onError(c, err)
 			}
 		}
-	}
+	}, nil
 }
 
 // From returns the session of the request. It panics when the request did
@@ -102,12 +118,21 @@ func From(c *gin.Context) *core.Session {
 // its session logged in within maxAge (core.CheckFresh); otherwise it
 // aborts with 401 {"error": "not logged in"} or 403 {"error":
 // "reauthentication required"}, or as DefaultErrorHandler when the session
-// cannot be loaded. It goes after Middleware.
-func RequireFresh(maxAge time.Duration) gin.HandlerFunc {
+// cannot be loaded. It goes after Middleware. Config.RequireFresh answers
+// through a Config's ErrorHandler instead.
+func RequireFresh(maxAge time.Duration) gin.HandlerFunc { return Config{}.RequireFresh(maxAge) }
+
+// RequireFresh is the package's RequireFresh answering through
+// cfg.ErrorHandler, when it is set, for every error of core.CheckFresh.
+func (cfg Config) RequireFresh(maxAge time.Duration) gin.HandlerFunc {
+	onError := cfg.ErrorHandler
 	return func(c *gin.Context) {
 		switch err := core.CheckFresh(From(c), maxAge); {
 		case err == nil:
 			c.Next()
+		case onError != nil:
+			onError(c, err)
+			c.Abort()
 		case errors.Is(err, core.ErrNotLoggedIn), errors.Is(err, core.ErrNotFresh):
 			_ = c.Error(err)
 			c.AbortWithStatusJSON(core.StatusCode(err), gin.H{"error": err.Error()})

@@ -95,3 +95,57 @@ func TestRequireFresh(t *testing.T) {
 		})
 	}
 }
+
+// The adapters are symmetric: each Config has a Skipper, an ErrorHandler,
+// ToMiddleware (an error, not a panic, for a bad Config) and RequireFresh
+// answering through the ErrorHandler.
+func TestAdapterConfigsSymmetric(t *testing.T) {
+	if _, err := (ginsession.Config{}).ToMiddleware(); err == nil {
+		t.Error("ginsession: ToMiddleware without a Manager succeeded")
+	}
+	if _, err := (echosession.Config{}).ToMiddleware(); err == nil {
+		t.Error("echosession: ToMiddleware without a Manager succeeded")
+	}
+	m, err := core.NewManager(memstore.New(), core.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gin.New()
+	gcfg := ginsession.Config{Manager: m, Skipper: func(c *gin.Context) bool { return c.Request.URL.Path == "/skip" },
+		ErrorHandler: func(c *gin.Context, err error) { c.AbortWithStatusJSON(418, gin.H{"error": err.Error()}) }}
+	gmw, err := gcfg.ToMiddleware()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Use(gmw)
+	r.GET("/skip", func(c *gin.Context) {
+		if _, ok := core.FromContext(c.Request.Context()); ok {
+			t.Error("gin: a skipped request has a session")
+		}
+	})
+	r.GET("/fresh", gcfg.RequireFresh(time.Minute), func(c *gin.Context) {})
+	e := echo.New()
+	ecfg := echosession.Config{Manager: m, Skipper: func(c echo.Context) bool { return c.Path() == "/skip" },
+		ErrorHandler: func(c echo.Context, err error) error { return echo.NewHTTPError(418, err.Error()) }}
+	emw, err := ecfg.ToMiddleware()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Use(emw)
+	e.GET("/skip", func(c echo.Context) error {
+		if _, ok := core.FromContext(c.Request().Context()); ok {
+			t.Error("echo: a skipped request has a session")
+		}
+		return nil
+	})
+	e.GET("/fresh", func(c echo.Context) error { return nil }, ecfg.RequireFresh(time.Minute))
+	for name, h := range map[string]http.Handler{"gin": r, "echo": e} {
+		for path, want := range map[string]int{"/skip": 200, "/fresh": 418} {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+			if w.Code != want {
+				t.Errorf("%s GET %s: %d, want %d (body %q)", name, path, w.Code, want, w.Body)
+			}
+		}
+	}
+}
