@@ -111,7 +111,7 @@ type CacheStats struct {
 	Entries       int    // records held now, expired ones included until swept
 	Bytes         int64  // their estimated memory (see CacheOptions.MaxBytes)
 	Bypassed      bool   // reads go to the store: invalidations are not being received
-	Coherence     string // the Coherence mode: local, waiting, listening, lost or stopped
+	Coherence     string // how the cache follows other instances' changes: local, waiting, listening, lost or stopped
 }
 
 // Cache is a read-through, write-through cache in front of a Store, in the
@@ -135,7 +135,7 @@ type Cache struct {
 	// while one is in flight keeps its result out of the cache.
 	writes map[string]*pendingWrite
 
-	mode atomic.Int32 // a Coherence: what the cache may serve
+	mode atomic.Int32 // a coherence: what the cache may serve
 
 	hits, negativeHits, misses, errs, evictions, invalidations atomic.Uint64
 }
@@ -163,54 +163,53 @@ func NewCache(store Store, opts CacheOptions) (*Cache, error) {
 	return c, nil
 }
 
-// Coherence is what a cache may serve, given how it follows the changes
-// that other processes make to a shared store.
-type Coherence int32
+// coherence is what a cache may serve, given how it follows the changes
+// that other processes make to a shared store; CacheStats.Coherence names
+// it. A cache serves from memory only when local or listening.
+type coherence int32
 
-// The coherence modes. A cache serves from memory only when Local or
-// Listening.
 const (
-	// Local: the store is not shared (memstore, SQLite), or nothing
+	// local: the store is not shared (memstore, SQLite), or nothing
 	// announces its changes; the cache serves what it holds.
-	Local Coherence = iota
-	// Waiting: a shared store, not yet listened to (RunInvalidations or
+	local coherence = iota
+	// waiting: a shared store, not yet listened to (RunInvalidations or
 	// Start not running yet); every read asks the store.
-	Waiting
-	// Listening: the cache follows the other processes' changes.
-	Listening
-	// Lost: the listener lost its connection and is reconnecting; every
+	waiting
+	// listening: the cache follows the other processes' changes.
+	listening
+	// lost: the listener lost its connection and is reconnecting; every
 	// read asks the store.
-	Lost
-	// Stopped: the listener was stopped (Close); every read asks the
+	lost
+	// stopped: the listener was stopped (Close); every read asks the
 	// store.
-	Stopped
+	stopped
 )
 
 var coherenceNames = [...]string{"local", "waiting", "listening", "lost", "stopped"}
 
-func (c Coherence) String() string { return coherenceNames[c] }
+func (c coherence) String() string { return coherenceNames[c] }
 
-func (c *Cache) coherence() Coherence { return Coherence(c.mode.Load()) }
+func (c *Cache) coherence() coherence { return coherence(c.mode.Load()) }
 
 // bypassed reports whether the cache must serve nothing from memory: it
 // may have missed other processes' changes.
 func (c *Cache) bypassed() bool {
 	m := c.coherence()
-	return m != Local && m != Listening
+	return m != local && m != listening
 }
 
 // setCoherence moves the cache to mode and logs the change, if it is one,
 // which it reports.
-func (m *Manager) setCoherence(mode Coherence, attrs ...any) bool {
-	old := Coherence(m.cache.mode.Swap(int32(mode)))
+func (m *Manager) setCoherence(mode coherence, attrs ...any) bool {
+	old := coherence(m.cache.mode.Swap(int32(mode)))
 	if old == mode {
 		return false
 	}
 	attrs = append(attrs, "from", old.String(), "to", mode.String())
 	switch mode {
-	case Listening:
+	case listening:
 		m.cfg.Logger.Info("session cache coherent: listening for other instances' changes", attrs...)
-	case Lost:
+	case lost:
 		m.cfg.Logger.Warn("session cache bypassed: the changes of other instances are not received until the listener reconnects", attrs...)
 	default:
 		m.cfg.Logger.Info("session cache bypassed: reads go to the store", attrs...)

@@ -59,18 +59,18 @@ func (m *Manager) RunInvalidations(ctx context.Context) error {
 		err := m.source.Listen(ctx,
 			func() {
 				m.cache.Purge()
-				m.setCoherence(Listening)
+				m.setCoherence(listening)
 				connected = true
 			},
 			m.cache.apply)
 		if ctx.Err() != nil {
-			m.setCoherence(Stopped)
+			m.setCoherence(stopped)
 			return nil
 		}
 		if connected {
 			delay = minReconnectDelay
 		}
-		if !m.setCoherence(Lost, "error", err, "retry_in", delay) {
+		if !m.setCoherence(lost, "error", err, "retry_in", delay) {
 			m.cfg.Logger.Warn("session invalidations: reconnecting failed", "error", err, "retry_in", delay)
 		}
 		select {

@@ -47,7 +47,7 @@ func NewManager(store Store, cfg Config) (*Manager, error) {
 		m.store = m.cache
 		if shared, ok := store.(SharedStore); ok {
 			if m.source = shared.Invalidations(); m.source != nil {
-				m.cache.mode.Store(int32(Waiting)) // until RunInvalidations listens
+				m.cache.mode.Store(int32(waiting)) // until RunInvalidations listens
 			}
 		}
 	}
