@@ -373,3 +373,46 @@ func TestDevicesAnonymous(t *testing.T) {
 		}
 	})
 }
+
+// Destroy wins for a revoke too: a request of the revoked session that
+// saves after the revoke gets a fresh, anonymous session, never the old
+// one back and never the old user.
+func TestRevokeWinsOverALateSave(t *testing.T) {
+	h := newHarness(t, core.Config{})
+	a, b := h.login("alice"), h.login("alice")
+	handleB := h.handleOf(b)
+	r := httptest.NewRequest(http.MethodPost, "/", nil)
+	r.AddCookie(&http.Cookie{Name: "session", Value: b})
+	late, _ := h.m.Begin(r)
+	if late.UserID() != "alice" {
+		t.Fatal("b is not logged in")
+	}
+	h.do(a, 200, func(s *core.Session) {
+		if ok, err := s.Revoke(t.Context(), handleB); !ok || err != nil {
+			t.Fatalf("Revoke = %v, %v", ok, err)
+		}
+	})
+	late.Set("cart", "1 book")
+	hdr := http.Header{}
+	if err := late.Commit(hdr, 200); err != nil {
+		t.Fatalf("the late save failed: %v", err)
+	}
+	var fresh string
+	for _, c := range (&http.Response{Header: hdr}).Cookies() {
+		fresh = c.Value
+	}
+	if fresh == "" || fresh == b {
+		t.Fatalf("late save: cookie %q, want a new token", fresh)
+	}
+	h.do(fresh, 200, func(s *core.Session) {
+		if s.UserID() != "" || core.GetOr(s, "cart", "") != "1 book" {
+			t.Errorf("the late save's session: user %q, cart %q; want anonymous with the cart", s.UserID(), core.GetOr(s, "cart", ""))
+		}
+	})
+	if h.handleOf(b) != "" {
+		t.Error("the revoked session came back")
+	}
+	if infos, _ := h.m.UserSessions(t.Context(), "alice"); len(infos) != 1 {
+		t.Errorf("alice has %d sessions after the revoke and the late save, want 1", len(infos))
+	}
+}
