@@ -10,6 +10,8 @@ import (
 
 	gocache "github.com/patrickmn/go-cache"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/hybridsession/hybridsession/core/storage"
 )
 
 // CacheOptions configures the in-process cache in front of a store.
@@ -82,7 +84,7 @@ func (o CacheOptions) withDefaults() (CacheOptions, error) {
 
 // entry is what the cache holds for an id.
 type entry struct {
-	rec    Record
+	rec    storage.Record
 	values storedValues // rec.Data decoded, shared and never modified; nil if corrupt
 	seq    uint64       // the put that stored it
 	size   int64        // bytes charged for it
@@ -90,7 +92,7 @@ type entry struct {
 }
 
 // entrySize is the estimated memory of a cached record with n values.
-func entrySize(rec *Record, n int) int64 {
+func entrySize(rec *storage.Record, n int) int64 {
 	return int64(EntryOverhead + len(rec.Data) + len(rec.ID) + len(rec.UserID) + n*valueOverhead)
 }
 
@@ -120,7 +122,7 @@ type CacheStats struct {
 // while the cached record is fresh and unexpired. Concurrent misses of one
 // id share a single store query. It is safe for concurrent use.
 type Cache struct {
-	next    Store
+	next    storage.Store
 	opts    CacheOptions
 	items   *gocache.Cache // id -> entry
 	unknown *gocache.Cache // id -> struct{}, the negative cache
@@ -140,10 +142,10 @@ type Cache struct {
 	hits, negativeHits, misses, errs, evictions, invalidations atomic.Uint64
 }
 
-var _ Store = (*Cache)(nil)
+var _ storage.Store = (*Cache)(nil)
 
 // NewCache returns a cache in front of store. It starts no goroutine.
-func NewCache(store Store, opts CacheOptions) (*Cache, error) {
+func NewCache(store storage.Store, opts CacheOptions) (*Cache, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
@@ -247,7 +249,7 @@ func (c *Cache) Invalidate(id string) {
 
 // apply drops the cached copy of a record another process changed, unless
 // the copy is already as new as the change (this process's own write).
-func (c *Cache) apply(inv Invalidation) {
+func (c *Cache) apply(inv storage.Invalidation) {
 	c.invalidations.Add(1)
 	c.mu.Lock()
 	c.epoch++ // a load in flight may have read the old version
@@ -278,17 +280,17 @@ func (c *Cache) Purge() {
 // peek returns the cached record id when it is fresh and unexpired and the
 // cache is in use: the hot path, with no context, timer or store call.
 // Its values come decoded (nil when the data is corrupt).
-func (c *Cache) peek(id string, now time.Time) (Record, storedValues, bool) {
+func (c *Cache) peek(id string, now time.Time) (storage.Record, storedValues, bool) {
 	if c.bypassed() {
-		return Record{}, nil, false
+		return storage.Record{}, nil, false
 	}
 	v, ok := c.items.Get(id)
 	if !ok {
-		return Record{}, nil, false
+		return storage.Record{}, nil, false
 	}
 	e := v.(*entry)
 	if e.rec.Expired(now) {
-		return Record{}, nil, false
+		return storage.Record{}, nil, false
 	}
 	if !e.read.Load() {
 		e.read.Store(true)
@@ -308,7 +310,7 @@ type pendingWrite struct {
 // Find answers from the cache when it holds a fresh, unexpired copy, and
 // otherwise from the store, remembering the answer. While the cache is
 // bypassed, every Find asks the store.
-func (c *Cache) Find(ctx context.Context, id string, now time.Time) (Record, bool, error) {
+func (c *Cache) Find(ctx context.Context, id string, now time.Time) (storage.Record, bool, error) {
 	if rec, _, ok := c.peek(id, now); ok {
 		return rec, true, nil
 	}
@@ -318,7 +320,7 @@ func (c *Cache) Find(ctx context.Context, id string, now time.Time) (Record, boo
 // fetch is Find after peek missed: the record is not in memory, or
 // expired here but possibly refreshed by another instance, or the cache
 // is bypassed. It asks the store, unless the id is remembered as unknown.
-func (c *Cache) fetch(ctx context.Context, id string, now time.Time) (Record, bool, error) {
+func (c *Cache) fetch(ctx context.Context, id string, now time.Time) (storage.Record, bool, error) {
 	if c.bypassed() {
 		c.misses.Add(1)
 		rec, found, err := c.next.Find(ctx, id, now)
@@ -329,15 +331,15 @@ func (c *Cache) fetch(ctx context.Context, id string, now time.Time) (Record, bo
 	}
 	if _, ok := c.unknown.Get(id); ok {
 		c.negativeHits.Add(1)
-		return Record{}, false, nil
+		return storage.Record{}, false, nil
 	}
 	c.misses.Add(1)
 	if err := ctx.Err(); err != nil { // the shared load below ignores cancellation
 		c.errs.Add(1)
-		return Record{}, false, fmt.Errorf("core: cache: %w: %w", ErrUnavailable, err)
+		return storage.Record{}, false, fmt.Errorf("core: cache: %w: %w", ErrUnavailable, err)
 	}
 	type result struct {
-		rec   Record
+		rec   storage.Record
 		found bool
 	}
 	// The load is shared by every caller that misses the same id meanwhile:
@@ -368,11 +370,11 @@ func (c *Cache) fetch(ctx context.Context, id string, now time.Time) (Record, bo
 	select {
 	case <-ctx.Done():
 		c.errs.Add(1)
-		return Record{}, false, fmt.Errorf("core: cache: %w: %w", ErrUnavailable, ctx.Err())
+		return storage.Record{}, false, fmt.Errorf("core: cache: %w: %w", ErrUnavailable, ctx.Err())
 	case r := <-load:
 		if r.Err != nil {
 			c.errs.Add(1)
-			return Record{}, false, r.Err
+			return storage.Record{}, false, r.Err
 		}
 		v := r.Val.(result)
 		return v.rec, v.found, nil
@@ -390,7 +392,7 @@ func detach(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // Create inserts into the store, then caches the record.
-func (c *Cache) Create(ctx context.Context, rec Record) error {
+func (c *Cache) Create(ctx context.Context, rec storage.Record) error {
 	if err := c.next.Create(ctx, rec); err != nil {
 		c.errs.Add(1)
 		return err
@@ -406,7 +408,7 @@ func (c *Cache) Create(ctx context.Context, rec Record) error {
 
 // Update updates the store, then caches the new version. A conflict drops
 // the cached copy, which is then known to be stale.
-func (c *Cache) Update(ctx context.Context, rec Record, now time.Time) error {
+func (c *Cache) Update(ctx context.Context, rec storage.Record, now time.Time) error {
 	w := c.beginWrite(rec.ID)
 	err := c.next.Update(ctx, rec, now)
 	rec.Version++
@@ -416,10 +418,10 @@ func (c *Cache) Update(ctx context.Context, rec Record, now time.Time) error {
 
 // UpdateLocked updates the store under its lock, then caches the new
 // version.
-func (c *Cache) UpdateLocked(ctx context.Context, id string, now time.Time, change func(Record) (Record, error)) error {
+func (c *Cache) UpdateLocked(ctx context.Context, id string, now time.Time, change func(storage.Record) (storage.Record, error)) error {
 	w := c.beginWrite(id)
-	var written Record
-	err := c.next.UpdateLocked(ctx, id, now, func(cur Record) (Record, error) {
+	var written storage.Record
+	err := c.next.UpdateLocked(ctx, id, now, func(cur storage.Record) (storage.Record, error) {
 		rec, err := change(cur)
 		written = rec
 		written.ID, written.Version = id, cur.Version+1
@@ -449,7 +451,7 @@ func (c *Cache) beginWrite(id string) *pendingWrite {
 // caches written, the record as now stored, unless another process
 // changed or removed the record meanwhile; on failure it drops the cached
 // copy, which may be stale.
-func (c *Cache) endWrite(w *pendingWrite, written Record, now time.Time, err error) {
+func (c *Cache) endWrite(w *pendingWrite, written storage.Record, now time.Time, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Another process may have changed or removed the record between this
@@ -461,7 +463,7 @@ func (c *Cache) endWrite(w *pendingWrite, written Record, now time.Time, err err
 	}
 	c.epoch++
 	if err != nil {
-		if !errors.Is(err, ErrConflict) {
+		if !errors.Is(err, storage.ErrConflict) {
 			c.errs.Add(1)
 		}
 		c.items.Delete(w.id)
@@ -500,7 +502,7 @@ func (c *Cache) Touch(ctx context.Context, id string, expiresAt, lastSeenAt, now
 }
 
 // Replace replaces in the store, then in the cache.
-func (c *Cache) Replace(ctx context.Context, oldID string, oldVersion int64, rec Record, now time.Time) error {
+func (c *Cache) Replace(ctx context.Context, oldID string, oldVersion int64, rec storage.Record, now time.Time) error {
 	err := c.next.Replace(ctx, oldID, oldVersion, rec, now)
 	c.mu.Lock()
 	c.epoch++
@@ -511,7 +513,7 @@ func (c *Cache) Replace(ctx context.Context, oldID string, oldVersion int64, rec
 		c.put(rec, now)
 	}
 	c.mu.Unlock()
-	if err != nil && !errors.Is(err, ErrConflict) {
+	if err != nil && !errors.Is(err, storage.ErrConflict) {
 		c.errs.Add(1)
 	}
 	return err
@@ -530,28 +532,28 @@ func (c *Cache) Delete(ctx context.Context, id string) (bool, error) {
 
 // ListUser passes through to the store: a list is read where it is kept,
 // so that it holds every instance's sessions.
-func (c *Cache) ListUser(ctx context.Context, userID string, now time.Time) ([]Record, error) {
+func (c *Cache) ListUser(ctx context.Context, userID string, now time.Time) ([]storage.Record, error) {
 	return c.next.ListUser(ctx, userID, now)
 }
 
 // DeleteUser removes the user's records from the store and the cache.
-func (c *Cache) DeleteUser(ctx context.Context, userID, keepID string) ([]Record, error) {
+func (c *Cache) DeleteUser(ctx context.Context, userID, keepID string) ([]storage.Record, error) {
 	return c.forget(c.next.DeleteUser(ctx, userID, keepID))
 }
 
 // DeleteExpired removes expired records from the store, and their copies
 // from the cache, which never serves them anyway.
-func (c *Cache) DeleteExpired(ctx context.Context, now time.Time, limit int) ([]Record, error) {
+func (c *Cache) DeleteExpired(ctx context.Context, now time.Time, limit int) ([]storage.Record, error) {
 	return c.forget(c.next.DeleteExpired(ctx, now, limit))
 }
 
 // DeleteAll removes records from the store and the cache.
-func (c *Cache) DeleteAll(ctx context.Context, limit int) ([]Record, error) {
+func (c *Cache) DeleteAll(ctx context.Context, limit int) ([]storage.Record, error) {
 	return c.forget(c.next.DeleteAll(ctx, limit))
 }
 
 // forget drops the cached copies of the records a store call removed.
-func (c *Cache) forget(removed []Record, err error) ([]Record, error) {
+func (c *Cache) forget(removed []storage.Record, err error) ([]storage.Record, error) {
 	if err != nil {
 		c.errs.Add(1)
 		return nil, err
@@ -572,7 +574,7 @@ func (c *Cache) Ping(ctx context.Context) error { return c.next.Ping(ctx) }
 // it is larger than MaxRecordBytes, then evicts what the bounds require.
 // Its values are decoded here, once for all the requests that will read
 // it. The caller holds c.mu.
-func (c *Cache) put(rec Record, now time.Time) {
+func (c *Cache) put(rec storage.Record, now time.Time) {
 	ttl := min(rec.ExpiresAt.Sub(now), c.opts.TTL)
 	values, _ := decodeStored(rec.Data) // corrupt: nil, and readers decode and log it
 	size := entrySize(&rec, len(values))

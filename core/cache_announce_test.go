@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/memstore"
 )
 
@@ -21,7 +22,7 @@ type hookedView struct {
 	afterUpdate func()
 }
 
-func (v *hookedView) Update(ctx context.Context, rec core.Record, now time.Time) error {
+func (v *hookedView) Update(ctx context.Context, rec storage.Record, now time.Time) error {
 	err := v.sharedView.Update(ctx, rec, now)
 	if err == nil {
 		v.once.Do(v.afterUpdate)
@@ -34,7 +35,7 @@ func (v *hookedView) Update(ctx context.Context, rec core.Record, now time.Time)
 // before the write was cached) is not cached: the destroyed session must
 // not be served by the writer's cache until the TTL.
 func TestCacheKeepsOutAWriteAnnouncedStale(t *testing.T) {
-	hb := &hub{Store: memstore.New(), listeners: map[chan core.Invalidation]chan error{}}
+	hb := &hub{Store: memstore.New(), listeners: map[chan storage.Invalidation]chan error{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -42,7 +43,7 @@ func TestCacheKeepsOutAWriteAnnouncedStale(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var a, b *harness
 	view := &hookedView{sharedView: sharedView{hb}}
-	for i, store := range []core.Store{view, sharedView{hb}} {
+	for i, store := range []storage.Store{view, sharedView{hb}} {
 		m, err := core.NewManager(store, core.Config{Logger: quiet})
 		if err != nil {
 			t.Fatal(err)

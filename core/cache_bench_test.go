@@ -9,14 +9,15 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/memstore"
 )
 
 // nopStore accepts every write and finds nothing, so that only the cache's
 // own memory is measured.
-type nopStore struct{ core.Store }
+type nopStore struct{ storage.Store }
 
-func (nopStore) Create(context.Context, core.Record) error { return nil }
+func (nopStore) Create(context.Context, storage.Record) error { return nil }
 
 // BenchmarkCacheHeap reports the heap held per cached session, for sizing
 // Cache.MaxEntries: 100 000 sessions of a logged-in user with a few values.
@@ -35,8 +36,8 @@ func BenchmarkCacheHeap(b *testing.B) {
 		}
 		now := time.Now()
 		for i := range n {
-			id := core.RecordID(fmt.Sprint(i))
-			c.Create(context.Background(), core.Record{
+			id := storage.RecordID(fmt.Sprint(i))
+			c.Create(context.Background(), storage.Record{
 				ID: id, UserID: fmt.Sprint("user", i), Data: append([]byte(nil), data...),
 				Version: 1, CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour),
 			})
@@ -69,8 +70,8 @@ func BenchmarkCacheHeapBound(b *testing.B) {
 		}
 		now := time.Now()
 		for i := range n {
-			c.Create(context.Background(), core.Record{
-				ID: core.RecordID(fmt.Sprint(i)), UserID: fmt.Sprint("user", i), Data: append([]byte(nil), data...),
+			c.Create(context.Background(), storage.Record{
+				ID: storage.RecordID(fmt.Sprint(i)), UserID: fmt.Sprint("user", i), Data: append([]byte(nil), data...),
 				Version: 1, CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour),
 			})
 		}

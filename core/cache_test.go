@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/core/storetest"
 	"github.com/hybridsession/hybridsession/memstore"
 )
@@ -25,9 +26,9 @@ func newCache(t *testing.T, opts core.CacheOptions) (*core.Cache, *storetest.Fau
 	return c, store
 }
 
-func record(id string, ttl time.Duration) core.Record {
+func record(id string, ttl time.Duration) storage.Record {
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	return core.Record{ID: id, Data: []byte("d"), CreatedAt: now, Deadline: now.Add(ttl), ExpiresAt: now.Add(ttl)}
+	return storage.Record{ID: id, Data: []byte("d"), CreatedAt: now, Deadline: now.Add(ttl), ExpiresAt: now.Add(ttl)}
 }
 
 func TestCacheReadThroughAndWriteThrough(t *testing.T) {
@@ -146,7 +147,7 @@ func newSlowCache(t *testing.T) (*core.Cache, *slowStore) {
 }
 
 type slowStore struct {
-	core.Store
+	storage.Store
 	finds   countingInt
 	release chan struct{}
 }
@@ -159,7 +160,7 @@ type countingInt struct {
 func (c *countingInt) Add(d int) { c.mu.Lock(); c.n += d; c.mu.Unlock() }
 func (c *countingInt) Load() int { c.mu.Lock(); defer c.mu.Unlock(); return c.n }
 
-func (s *slowStore) Find(ctx context.Context, id string, now time.Time) (core.Record, bool, error) {
+func (s *slowStore) Find(ctx context.Context, id string, now time.Time) (storage.Record, bool, error) {
 	s.finds.Add(1)
 	<-s.release
 	return s.Store.Find(ctx, id, now)
@@ -174,7 +175,7 @@ func TestCacheBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i%3 == 0 { // updates re-queue an entry without growing the cache
-			if err := c.Update(ctx, core.Record{ID: rec.ID, Version: 1, ExpiresAt: rec.ExpiresAt, Deadline: rec.Deadline}, time.Now()); err != nil {
+			if err := c.Update(ctx, storage.Record{ID: rec.ID, Version: 1, ExpiresAt: rec.ExpiresAt, Deadline: rec.Deadline}, time.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -4,55 +4,9 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/hybridsession/hybridsession/core/storage"
 )
-
-// DefaultCleanupBatch is how many expired records one DELETE removes.
-const DefaultCleanupBatch = 1000
-
-// DeleteExpired removes every record of store that expired before now, in
-// batches of batch records (DefaultCleanupBatch when batch <= 0), so that
-// no statement holds locks for long. After each batch it calls progress, if
-// not nil, with the running total. It stops early when ctx is done.
-func DeleteExpired(ctx context.Context, store Store, now time.Time, batch int, progress func(total int)) (int, error) {
-	total := 0
-	n, err := deleteBatches(ctx, func(ctx context.Context, limit int) ([]Record, error) {
-		return store.DeleteExpired(ctx, now, limit)
-	}, batch, func(removed []Record) {
-		if total += len(removed); progress != nil {
-			progress(total)
-		}
-	})
-	if err != nil {
-		return n, fmt.Errorf("core: delete expired sessions: %w", err)
-	}
-	return n, nil
-}
-
-// deleteBatches calls del with batch (DefaultCleanupBatch when batch <= 0)
-// until it removes fewer, calling removed after each batch that removed
-// any, and returns how many it removed. It stops early when ctx is done.
-func deleteBatches(ctx context.Context, del func(ctx context.Context, limit int) ([]Record, error), batch int, removed func([]Record)) (int, error) {
-	if batch <= 0 {
-		batch = DefaultCleanupBatch
-	}
-	total := 0
-	for {
-		if err := ctx.Err(); err != nil {
-			return total, err
-		}
-		recs, err := del(ctx, batch)
-		total += len(recs)
-		if err != nil {
-			return total, err
-		}
-		if len(recs) > 0 {
-			removed(recs)
-		}
-		if len(recs) < batch {
-			return total, nil
-		}
-	}
-}
 
 // RunCleanup deletes expired sessions (and the cache's expired copies) now
 // and then every interval, until
@@ -69,9 +23,9 @@ func (m *Manager) RunCleanup(ctx context.Context, interval time.Duration) error 
 	for {
 		start := time.Now()
 		at := now()
-		n, err := deleteBatches(ctx, func(ctx context.Context, limit int) ([]Record, error) {
+		n, err := storage.DeleteBatches(ctx, func(ctx context.Context, limit int) ([]storage.Record, error) {
 			return m.store.DeleteExpired(ctx, at, limit)
-		}, DefaultCleanupBatch, func(removed []Record) { fire(m.cfg.Hooks.Expired, "", removed...) })
+		}, storage.DefaultCleanupBatch, func(removed []storage.Record) { fire(m.cfg.Hooks.Expired, "", removed...) })
 		if m.cache != nil {
 			m.cache.sweep() // expired copies, wherever they are in the queue
 		}

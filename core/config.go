@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/hybridsession/hybridsession/core/storage"
 )
 
 // Config configures a Manager. It is passed by value and checked by
@@ -152,8 +154,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("core: negative TokenKeyRefresh %v", c.TokenKeyRefresh)
 	}
 	for i, k := range c.TokenKeys {
-		if len(k) < MinTokenKeyBytes {
-			return c, fmt.Errorf("core: TokenKeys[%d] is %d bytes; a token key takes at least %d", i, len(k), MinTokenKeyBytes)
+		if len(k) < storage.MinTokenKeyBytes {
+			return c, fmt.Errorf("core: TokenKeys[%d] is %d bytes; a token key takes at least %d", i, len(k), storage.MinTokenKeyBytes)
 		}
 	}
 	if c.MaxSessionsPerUser < 0 {

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hybridsession/hybridsession/core/storage"
 )
 
 // LastSeenInterval is how often, at most, a session's LastSeenAt is
@@ -65,7 +67,7 @@ type Hooks struct {
 }
 
 // fire calls hook, if set, with an event for each record.
-func fire(hook func(Event), reason EndReason, recs ...Record) {
+func fire(hook func(Event), reason EndReason, recs ...storage.Record) {
 	if hook == nil {
 		return
 	}
@@ -241,8 +243,8 @@ func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInf
 
 // byLastSeen sorts records most recently seen first; among equals, the
 // latest login first.
-func byLastSeen(recs []Record) {
-	slices.SortStableFunc(recs, func(a, b Record) int {
+func byLastSeen(recs []storage.Record) {
+	slices.SortStableFunc(recs, func(a, b storage.Record) int {
 		if c := b.LastSeenAt.Compare(a.LastSeenAt); c != 0 {
 			return c
 		}
@@ -304,7 +306,7 @@ func (s *Session) Revoke(ctx context.Context, handle string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("core: revoke session: %w", err)
 	}
-	i := slices.IndexFunc(recs, func(r Record) bool { return r.Handle == handle })
+	i := slices.IndexFunc(recs, func(r storage.Record) bool { return r.Handle == handle })
 	if i < 0 {
 		return false, nil
 	}
@@ -313,7 +315,7 @@ func (s *Session) Revoke(ctx context.Context, handle string) (bool, error) {
 
 // end deletes rec's record and reports the event, when this call is the
 // one that deleted it.
-func (m *Manager) end(ctx context.Context, rec Record, reason EndReason) (bool, error) {
+func (m *Manager) end(ctx context.Context, rec storage.Record, reason EndReason) (bool, error) {
 	deleted, err := m.store.Delete(ctx, rec.ID)
 	if err != nil {
 		return false, fmt.Errorf("core: end session: %w", err)
@@ -356,7 +358,7 @@ func (m *Manager) destroyUser(ctx context.Context, userID, keepID string) (int, 
 // and returns how many there were: the operator's call after a breach.
 // Every instance's cache drops them as for any other deletion.
 func (m *Manager) LogoutEveryone(ctx context.Context) (int, error) {
-	n, err := deleteBatches(ctx, m.store.DeleteAll, DefaultCleanupBatch, func(removed []Record) {
+	n, err := storage.DeleteBatches(ctx, m.store.DeleteAll, storage.DefaultCleanupBatch, func(removed []storage.Record) {
 		fire(m.cfg.Hooks.Destroyed, EndEveryone, removed...)
 	})
 	if err != nil {
@@ -368,12 +370,12 @@ func (m *Manager) LogoutEveryone(ctx context.Context) (int, error) {
 // capSessions applies Config.MaxSessionsPerUser to a login of this
 // session: it returns the user's other live sessions, or ErrTooManySessions
 // when the policy refuses the login. The caller holds s.mu.
-func (s *Session) capSessions(ctx context.Context) ([]Record, error) {
+func (s *Session) capSessions(ctx context.Context) ([]storage.Record, error) {
 	recs, err := s.m.store.ListUser(ctx, s.userID, now())
 	if err != nil {
 		return nil, fmt.Errorf("core: login: sessions of the user: %w", err)
 	}
-	recs = slices.DeleteFunc(recs, func(r Record) bool { return s.base.stored && r.ID == s.base.rec.ID })
+	recs = slices.DeleteFunc(recs, func(r storage.Record) bool { return s.base.stored && r.ID == s.base.rec.ID })
 	if s.m.cfg.SessionCapPolicy == CapRefuse && len(recs) >= s.m.cfg.MaxSessionsPerUser {
 		return nil, fmt.Errorf("core: login: %w: %d live sessions, at most %d", ErrTooManySessions, len(recs), s.m.cfg.MaxSessionsPerUser)
 	}
@@ -383,12 +385,12 @@ func (s *Session) capSessions(ctx context.Context) ([]Record, error) {
 // endLeastRecent ends the least recently seen of others (ties: the first
 // to log in) until the user has at most Config.MaxSessionsPerUser sessions
 // with this one. A failure is logged: the login itself is stored.
-func (s *Session) endLeastRecent(ctx context.Context, others []Record) {
+func (s *Session) endLeastRecent(ctx context.Context, others []storage.Record) {
 	extra := len(others) + 1 - s.m.cfg.MaxSessionsPerUser
 	if extra <= 0 {
 		return
 	}
-	slices.SortStableFunc(others, func(a, b Record) int {
+	slices.SortStableFunc(others, func(a, b storage.Record) int {
 		if c := a.LastSeenAt.Compare(b.LastSeenAt); c != 0 {
 			return c
 		}

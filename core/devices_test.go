@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/core/storetest"
 	"github.com/hybridsession/hybridsession/memstore"
 )
@@ -41,7 +42,7 @@ func TestHandleAndLoginTime(t *testing.T) {
 	h := newHarness(t, core.Config{})
 	token := h.newSession("k", 1)
 	handle := h.handleOf(token)
-	if len(handle) != 22 || strings.Contains(token, handle) || strings.Contains(core.RecordID(token), handle) {
+	if len(handle) != 22 || strings.Contains(token, handle) || strings.Contains(storage.RecordID(token), handle) {
 		t.Fatalf("handle %q: want 22 random characters, not part of the token or its hash", handle)
 	}
 	var at time.Time

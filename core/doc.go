@@ -1,5 +1,5 @@
 // Package core is the session logic of hybridsession: server-side HTTP
-// sessions kept durably in a Store and read through an in-process cache,
+// sessions kept durably in a store and read through an in-process cache,
 // committed automatically before the response headers are written. It
 // imports neither Gin, Echo nor GORM; ginsession and echosession adapt it to
 // those frameworks, gormstore keeps sessions in PostgreSQL or SQLite.
@@ -16,10 +16,13 @@
 //     with Set and read with the typed Get[T], GetOr, Pop; Modify is an
 //     atomic read-modify-write; Login, Renew, Destroy, SetPersistent,
 //     AddFlash/Flashes. Save commits early and returns the error.
-//   - Store: the durable record of sessions, keyed by the SHA-256 of the
-//     token (RecordID), with a version for conditional updates; storetest
-//     checks an implementation against the contract. Cache is the
-//     read-through, write-through front the manager puts before it.
+//   - The store contract lives in package core/storage (Store, Record,
+//     the token keys a store may keep), for store authors: records keyed
+//     by the SHA-256 of the token, with a version for conditional updates;
+//     core/storetest checks an implementation against it. Cache is the
+//     read-through, write-through front the manager puts before a store.
+//   - Devices: UserSessions, Revoke, RevokeOthers, a per-user cap, fresh
+//     logins (RequireFresh) and lifecycle Hooks.
 //   - Errors are sentinels for errors.Is (ErrUnavailable, ErrTooLarge,
 //     ...); StatusCode maps them to HTTP statuses, SetRetryAfter adds the
 //     Retry-After of a 503.

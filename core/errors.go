@@ -3,6 +3,8 @@ package core
 import (
 	"errors"
 	"net/http"
+
+	"github.com/hybridsession/hybridsession/core/storage"
 )
 
 // Sentinel errors. Stores and the manager wrap them with context, so test for
@@ -10,8 +12,8 @@ import (
 var (
 	// ErrUnavailable means the store could not be reached or failed to answer:
 	// a database that is down, a timeout, a broken connection. Nothing was
-	// saved. Stores wrap their driver errors with it.
-	ErrUnavailable = errors.New("session store unavailable")
+	// saved. It is storage.ErrUnavailable, which stores wrap.
+	ErrUnavailable = storage.ErrUnavailable
 
 	// ErrCorrupt means a stored record could not be decoded. The manager
 	// treats the session as empty and logs it; it never reaches a handler
@@ -21,13 +23,6 @@ var (
 	// ErrTooLarge means the encoded session data exceeds Config.MaxDataSize.
 	// Nothing was saved.
 	ErrTooLarge = errors.New("session data too large")
-
-	// ErrConflict is returned by Store.Update, UpdateLocked and Replace
-	// when the record is missing or its version is not the one expected:
-	// another request changed or removed it since it was read. The manager
-	// handles it (it re-applies the request's changes on the newer record);
-	// it never reaches a handler.
-	ErrConflict = errors.New("session record changed concurrently")
 
 	// ErrEncode means a session value could not be encoded by the codec.
 	ErrEncode = errors.New("session value cannot be encoded")

@@ -5,34 +5,6 @@ import (
 	"time"
 )
 
-// Invalidation announces that a record was changed or removed, possibly by
-// another process sharing the store.
-type Invalidation struct {
-	// ID is the record id (never a token).
-	ID string
-	// Version is the record's version after the change; 0 means removed.
-	Version int64
-}
-
-// InvalidationSource delivers the changes made to a store shared by several
-// processes, so that each process's cache can drop what went stale.
-// PostgreSQL's LISTEN/NOTIFY is one transport; a message broker would be
-// another.
-type InvalidationSource interface {
-	// Listen subscribes to changes, calls ready once every later change
-	// will be delivered, then calls deliver for each change until ctx is
-	// done or the subscription fails. It returns why it stopped. A process
-	// may receive its own changes too.
-	Listen(ctx context.Context, ready func(), deliver func(Invalidation)) error
-}
-
-// SharedStore is implemented by stores that several processes may share.
-type SharedStore interface {
-	// Invalidations returns the source of the store's change announcements,
-	// or nil when only one process can use the store (an SQLite file).
-	Invalidations() InvalidationSource
-}
-
 // Backoff bounds of RunInvalidations' reconnection attempts.
 const (
 	minReconnectDelay = 50 * time.Millisecond

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/memstore"
 )
 
@@ -20,18 +21,18 @@ import (
 type hub struct {
 	*memstore.Store
 	mu        sync.Mutex
-	listeners map[chan core.Invalidation]chan error
+	listeners map[chan storage.Invalidation]chan error
 }
 
 type sharedView struct{ *hub } // one process's handle on the hub
 
-func (v sharedView) Invalidations() core.InvalidationSource { return v.hub }
+func (v sharedView) Invalidations() storage.InvalidationSource { return v.hub }
 
 func (h *hub) announce(id string, version int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for ch := range h.listeners {
-		ch <- core.Invalidation{ID: id, Version: version}
+		ch <- storage.Invalidation{ID: id, Version: version}
 	}
 }
 
@@ -45,8 +46,8 @@ func (h *hub) cut() {
 	}
 }
 
-func (h *hub) Listen(ctx context.Context, ready func(), deliver func(core.Invalidation)) error {
-	ch, fail := make(chan core.Invalidation, 64), make(chan error, 1)
+func (h *hub) Listen(ctx context.Context, ready func(), deliver func(storage.Invalidation)) error {
+	ch, fail := make(chan storage.Invalidation, 64), make(chan error, 1)
 	h.mu.Lock()
 	h.listeners[ch] = fail
 	h.mu.Unlock()
@@ -63,7 +64,7 @@ func (h *hub) Listen(ctx context.Context, ready func(), deliver func(core.Invali
 	}
 }
 
-func (h *hub) Update(ctx context.Context, rec core.Record, now time.Time) error {
+func (h *hub) Update(ctx context.Context, rec storage.Record, now time.Time) error {
 	err := h.Store.Update(ctx, rec, now)
 	if err == nil {
 		h.announce(rec.ID, rec.Version+1)
@@ -86,7 +87,7 @@ func (h *hub) listening() int {
 }
 
 func TestInvalidationsKeepInstancesCoherent(t *testing.T) {
-	hb := &hub{Store: memstore.New(), listeners: map[chan core.Invalidation]chan error{}}
+	hb := &hub{Store: memstore.New(), listeners: map[chan storage.Invalidation]chan error{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var hs []*harness
@@ -143,14 +144,14 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func TestSharedStoreCacheBypassedUntilListening(t *testing.T) {
-	hb := &hub{Store: memstore.New(), listeners: map[chan core.Invalidation]chan error{}}
+	hb := &hub{Store: memstore.New(), listeners: map[chan storage.Invalidation]chan error{}}
 	m, err := core.NewManager(sharedView{hb}, core.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, m: m}
 	token := h.newSession("n", 1)
-	hb.Store.Delete(context.Background(), core.RecordID(token)) // changed elsewhere, unannounced
+	hb.Store.Delete(context.Background(), storage.RecordID(token)) // changed elsewhere, unannounced
 	h.do(token, 200, func(s *core.Session) {
 		if s.Has("n") {
 			t.Error("served from a cache that is not following the shared store")
@@ -165,7 +166,7 @@ func TestSharedStoreCacheBypassedUntilListening(t *testing.T) {
 // each change: waiting before the listener runs, listening, lost while
 // it reconnects, listening again, stopped when it ends.
 func TestCoherenceModeLogged(t *testing.T) {
-	hb := &hub{Store: memstore.New(), listeners: map[chan core.Invalidation]chan error{}}
+	hb := &hub{Store: memstore.New(), listeners: map[chan storage.Invalidation]chan error{}}
 	logs := &syncBuffer{}
 	m, err := core.NewManager(sharedView{hb}, core.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hybridsession/hybridsession/core/storage"
 )
 
 // keyRetry is how long a ring whose reload failed is used before the next
@@ -18,8 +20,8 @@ const keyRetry = 5 * time.Second // or TokenKeyRefresh, if shorter
 // a KeyStore keeps, read on first use and again every
 // Config.TokenKeyRefresh, so that a rotation reaches every instance.
 type keySource struct {
-	static   []TokenKey // from Config.TokenKeys; nil when the store's are used
-	store    KeyStore   // nil when the store keeps no keys
+	static   []storage.TokenKey // from Config.TokenKeys; nil when the store's are used
+	store    storage.KeyStore   // nil when the store keeps no keys
 	lifetime time.Duration
 	refresh  time.Duration
 	timeout  func(context.Context) (context.Context, context.CancelFunc)
@@ -31,15 +33,15 @@ type keySource struct {
 
 // newKeySource checks where the keys come from. Config keys alone need no
 // store: their ring is ready at once.
-func newKeySource(store Store, cfg Config, timeout func(context.Context) (context.Context, context.CancelFunc)) (*keySource, error) {
+func newKeySource(store storage.Store, cfg Config, timeout func(context.Context) (context.Context, context.CancelFunc)) (*keySource, error) {
 	k := &keySource{lifetime: cfg.Lifetime, refresh: cfg.TokenKeyRefresh, timeout: timeout, log: cfg.Logger}
 	for _, secret := range cfg.TokenKeys {
-		k.static = append(k.static, ConfigKey(secret))
+		k.static = append(k.static, storage.ConfigKey(secret))
 	}
-	k.store, _ = store.(KeyStore)
+	k.store, _ = store.(storage.KeyStore)
 	if k.static == nil {
 		if k.store == nil {
-			return nil, fmt.Errorf("core: the store %T keeps no token keys: set Config.TokenKeys, or implement core.KeyStore", store)
+			return nil, fmt.Errorf("core: the store %T keeps no token keys: set Config.TokenKeys, or implement storage.KeyStore", store)
 		}
 		return k, nil // read at first use
 	}

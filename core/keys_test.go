@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/core/storetest"
 	"github.com/hybridsession/hybridsession/memstore"
 )
 
-func secret(letter byte) []byte { return bytes.Repeat([]byte{letter}, core.MinTokenKeyBytes) }
+func secret(letter byte) []byte { return bytes.Repeat([]byte{letter}, storage.MinTokenKeyBytes) }
 
 // managerOn is a manager with cfg on store, and the harness around it.
 func managerOn(t *testing.T, store *storetest.Faulty, cfg core.Config) *harness {
@@ -71,20 +72,20 @@ func TestKeyRotation(t *testing.T) {
 // keyStore is a memstore whose key ring a test sets.
 type keyStore struct {
 	*memstore.Store
-	keys  atomic.Pointer[core.TokenKeys]
+	keys  atomic.Pointer[storage.TokenKeys]
 	reads atomic.Int64
 	down  atomic.Bool
 }
 
-func (k *keyStore) TokenKeys(context.Context) (core.TokenKeys, error) {
+func (k *keyStore) TokenKeys(context.Context) (storage.TokenKeys, error) {
 	k.reads.Add(1)
 	if k.down.Load() {
-		return core.TokenKeys{}, core.ErrUnavailable
+		return storage.TokenKeys{}, core.ErrUnavailable
 	}
 	return *k.keys.Load(), nil
 }
 
-func newKeyStore(keys core.TokenKeys) *keyStore {
+func newKeyStore(keys storage.TokenKeys) *keyStore {
 	k := &keyStore{Store: memstore.New()}
 	k.keys.Store(&keys)
 	return k
@@ -95,8 +96,8 @@ func newKeyStore(keys core.TokenKeys) *keyStore {
 // then signs, on every manager; a retired one stops verifying. A failed
 // read keeps the keys read before.
 func TestKeyStoreRefresh(t *testing.T) {
-	k1, k2 := core.ConfigKey(secret('1')), core.ConfigKey(secret('2'))
-	ks := newKeyStore(core.TokenKeys{Keys: []core.TokenKey{k1}})
+	k1, k2 := storage.ConfigKey(secret('1')), storage.ConfigKey(secret('2'))
+	ks := newKeyStore(storage.TokenKeys{Keys: []storage.TokenKey{k1}})
 	m, err := core.NewManager(ks, core.Config{TokenKeyRefresh: time.Millisecond, Cache: core.CacheOptions{TTL: -1}})
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +112,7 @@ func TestKeyStoreRefresh(t *testing.T) {
 		h.do(token, 200, func(s *core.Session) { ok = s.Has("k") })
 		return ok
 	}
-	ks.keys.Store(&core.TokenKeys{Keys: []core.TokenKey{k2, k1}})
+	ks.keys.Store(&storage.TokenKeys{Keys: []storage.TokenKey{k2, k1}})
 	time.Sleep(2 * time.Millisecond)
 	neu := h.newSession("k", 1)
 	if !reads(old) || !reads(neu) {
@@ -123,7 +124,7 @@ func TestKeyStoreRefresh(t *testing.T) {
 		t.Error("keys could not be read again: a live session was not read")
 	}
 	ks.down.Store(false)
-	ks.keys.Store(&core.TokenKeys{Keys: []core.TokenKey{k2}})
+	ks.keys.Store(&storage.TokenKeys{Keys: []storage.TokenKey{k2}})
 	time.Sleep(2 * time.Millisecond)
 	if reads(old) || !reads(neu) {
 		t.Errorf("after retiring key 1: old read %v, new read %v; want false, true", reads(old), reads(neu))
@@ -145,7 +146,7 @@ func TestUntaggedTokens(t *testing.T) {
 		{"window closed", core.DefaultLifetime + time.Hour, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			keys := core.TokenKeys{Keys: []core.TokenKey{core.ConfigKey(secret('1'))}}
+			keys := storage.TokenKeys{Keys: []storage.TokenKey{storage.ConfigKey(secret('1'))}}
 			if c.since != 0 {
 				keys.UntaggedSince = time.Now().Add(-c.since)
 			}
@@ -161,11 +162,11 @@ func TestUntaggedTokens(t *testing.T) {
 
 // A store that keeps no keys needs Config.TokenKeys.
 func TestKeysRequired(t *testing.T) {
-	_, err := core.NewManager(struct{ core.Store }{memstore.New()}, core.Config{})
+	_, err := core.NewManager(struct{ storage.Store }{memstore.New()}, core.Config{})
 	if err == nil || !strings.Contains(err.Error(), "TokenKeys") {
 		t.Errorf("NewManager on a store without keys = %v, want an error naming TokenKeys", err)
 	}
-	if _, err := core.NewManager(struct{ core.Store }{memstore.New()}, core.Config{TokenKeys: [][]byte{secret('1')}}); err != nil {
+	if _, err := core.NewManager(struct{ storage.Store }{memstore.New()}, core.Config{TokenKeys: [][]byte{secret('1')}}); err != nil {
 		t.Errorf("NewManager with TokenKeys = %v", err)
 	}
 }
@@ -173,7 +174,7 @@ func TestKeysRequired(t *testing.T) {
 // When the keys cannot be read at first use, the session is unavailable:
 // no request is told it has no session when it may have one.
 func TestKeysUnreadable(t *testing.T) {
-	ks := newKeyStore(core.TokenKeys{Keys: []core.TokenKey{core.ConfigKey(secret('1'))}})
+	ks := newKeyStore(storage.TokenKeys{Keys: []storage.TokenKey{storage.ConfigKey(secret('1'))}})
 	ks.down.Store(true)
 	h := managerOn(t, storetest.NewFaulty(ks), core.Config{})
 	h.do("session-cookie-of-any-shape", 200, func(s *core.Session) {
@@ -195,7 +196,7 @@ func TestForgedCookiesCostNothing(t *testing.T) {
 	h := newHarness(t, core.Config{})
 	h.newSession("k", 1) // the ring is read
 	h.store.Reset()
-	forger := []byte(strings.Repeat("f", core.MinTokenKeyBytes))
+	forger := []byte(strings.Repeat("f", storage.MinTokenKeyBytes))
 	other, err := core.NewManager(memstore.New(), core.Config{TokenKeys: [][]byte{forger}})
 	if err != nil {
 		t.Fatal(err)

@@ -5,20 +5,22 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/hybridsession/hybridsession/core/storage"
 )
 
 // Manager loads, tracks and commits the sessions of HTTP requests. It is
 // safe for concurrent use; make one per application and share it.
 type Manager struct {
 	cfg     Config
-	store   Store              // the cache when there is one, else the store itself
-	durable Store              // the store itself, for settling unknown outcomes
-	cache   *Cache             // nil when disabled
-	source  InvalidationSource // nil unless the cache must follow a shared store
-	queue   commitQueue        // the writes of each session, in turn
-	bg      background         // Start's goroutines
-	keys    *keySource         // the key ring that tags tokens
-	reject  rejections         // cookies turned away at the door
+	store   storage.Store              // the cache when there is one, else the store itself
+	durable storage.Store              // the store itself, for settling unknown outcomes
+	cache   *Cache                     // nil when disabled
+	source  storage.InvalidationSource // nil unless the cache must follow a shared store
+	queue   commitQueue                // the writes of each session, in turn
+	bg      background                 // Start's goroutines
+	keys    *keySource                 // the key ring that tags tokens
+	reject  rejections                 // cookies turned away at the door
 }
 
 // NewManager returns a manager keeping sessions in store, behind an
@@ -28,7 +30,7 @@ type Manager struct {
 // When the store is shared by several processes (a SharedStore with an
 // InvalidationSource, such as gormstore on PostgreSQL), the cache is not
 // used until RunInvalidations is running and listening.
-func NewManager(store Store, cfg Config) (*Manager, error) {
+func NewManager(store storage.Store, cfg Config) (*Manager, error) {
 	if store == nil {
 		return nil, fmt.Errorf("core: NewManager with a nil store")
 	}
@@ -45,7 +47,7 @@ func NewManager(store Store, cfg Config) (*Manager, error) {
 			return nil, err
 		}
 		m.store = m.cache
-		if shared, ok := store.(SharedStore); ok {
+		if shared, ok := store.(storage.SharedStore); ok {
 			if m.source = shared.Invalidations(); m.source != nil {
 				m.cache.mode.Store(int32(waiting)) // until RunInvalidations listens
 			}

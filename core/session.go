@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/hybridsession/hybridsession/core/storage"
 )
 
 // Session is the session of one request. It loads lazily: nothing touches
@@ -62,10 +64,10 @@ type cookieState struct {
 
 // baseState is what was loaded from the store, or last written to it.
 type baseState struct {
-	loaded bool   // load has run
-	err    error  // why it failed, if it did
-	stored bool   // rec is the stored record of the token
-	rec    Record // as last read or written
+	loaded bool           // load has run
+	err    error          // why it failed, if it did
+	stored bool           // rec is the stored record of the token
+	rec    storage.Record // as last read or written
 }
 
 // changeSet is what this request changed, besides the values; a save
@@ -104,7 +106,7 @@ func (s *Session) load() {
 	if s.cookie.token == "" {
 		return
 	}
-	id := RecordID(s.cookie.token)
+	id := storage.RecordID(s.cookie.token)
 	if s.m.cache != nil {
 		if rec, values, ok := s.m.cache.peek(id, t); ok {
 			s.adoptDecoded(rec, values) // the hot path: no timer, no store call
@@ -161,7 +163,7 @@ func (s *Session) readCookie(t time.Time) error {
 
 // adopt makes rec the session's stored state, keeping nothing of this
 // request's changes. The caller holds s.mu.
-func (s *Session) adopt(rec Record) {
+func (s *Session) adopt(rec storage.Record) {
 	values, err := decodeStored(rec.Data)
 	if err != nil {
 		s.m.cfg.Logger.Warn("session data corrupt; starting with an empty session",
@@ -173,7 +175,7 @@ func (s *Session) adopt(rec Record) {
 }
 
 // adoptDecoded is adopt with the values already decoded.
-func (s *Session) adoptDecoded(rec Record, values storedValues) {
+func (s *Session) adoptDecoded(rec storage.Record, values storedValues) {
 	s.base.rec = rec
 	s.base.stored = true
 	s.userID = rec.UserID
@@ -630,7 +632,7 @@ func (s *Session) save(ctx context.Context, force bool) error {
 	}
 	ctx, cancel := s.m.storeContext(ctx)
 	defer cancel()
-	var others []Record // a login's: the user's other sessions, for the cap
+	var others []storage.Record // a login's: the user's other sessions, for the cap
 	capped := s.changes.login && s.userID != "" && s.m.cfg.MaxSessionsPerUser > 0
 	var err error
 	if capped {
@@ -686,7 +688,7 @@ func (s *Session) saveStored(ctx context.Context) error {
 		default:
 			err = s.update(ctx, t)
 		}
-		if !errors.Is(err, ErrConflict) {
+		if !errors.Is(err, storage.ErrConflict) {
 			return err
 		}
 		// Back off before the reload, never between it and the write, so
@@ -720,14 +722,14 @@ func (s *Session) catchUp(t time.Time) {
 
 // record builds the record this session would store, with its data, and
 // returns the values it encodes.
-func (s *Session) record(t time.Time) (Record, storedValues, error) {
+func (s *Session) record(t time.Time) (storage.Record, storedValues, error) {
 	values, err := s.vals.encode(s.m.cfg.Codec)
 	if err != nil {
-		return Record{}, nil, fmt.Errorf("core: %w", err)
+		return storage.Record{}, nil, fmt.Errorf("core: %w", err)
 	}
 	data := values.encode()
 	if len(data) > s.m.cfg.MaxDataSize {
-		return Record{}, nil, fmt.Errorf("core: %w: %d bytes, limit %d", ErrTooLarge, len(data), s.m.cfg.MaxDataSize)
+		return storage.Record{}, nil, fmt.Errorf("core: %w: %d bytes, limit %d", ErrTooLarge, len(data), s.m.cfg.MaxDataSize)
 	}
 	rec := s.base.rec
 	if !s.base.stored || s.changes.login {
@@ -761,7 +763,7 @@ func (s *Session) update(ctx context.Context, t time.Time) error {
 	defer cancel()
 	err = s.m.store.Update(actx, rec, t)
 	rec.Version++
-	if errors.Is(err, ErrConflict) {
+	if errors.Is(err, storage.ErrConflict) {
 		return err
 	}
 	if err := s.settle(err, rec); err != nil {
@@ -775,17 +777,17 @@ func (s *Session) update(ctx context.Context, t time.Time) error {
 // changes are applied on the record as it is, and no one else can write
 // meanwhile.
 func (s *Session) updateLocked(ctx context.Context, t time.Time) error {
-	var rec Record
+	var rec storage.Record
 	var values storedValues
 	actx, cancel := attemptContext(ctx)
 	defer cancel()
-	err := s.m.store.UpdateLocked(actx, s.base.rec.ID, t, func(cur Record) (Record, error) {
+	err := s.m.store.UpdateLocked(actx, s.base.rec.ID, t, func(cur storage.Record) (storage.Record, error) {
 		s.rebase(cur)
 		var err error
 		rec, values, err = s.record(t)
 		return rec, err
 	})
-	if errors.Is(err, ErrConflict) {
+	if errors.Is(err, storage.ErrConflict) {
 		return err
 	}
 	rec.Version++
@@ -799,7 +801,7 @@ func (s *Session) updateLocked(ctx context.Context, t time.Time) error {
 // replace renews the session: its record moves to a new token, if it is
 // still at the version this request last saw.
 func (s *Session) replace(ctx context.Context, t time.Time) error {
-	return s.storeAnew(ctx, t, "renew", func(ctx context.Context, rec Record) error {
+	return s.storeAnew(ctx, t, "renew", func(ctx context.Context, rec storage.Record) error {
 		return s.m.store.Replace(ctx, s.base.rec.ID, s.base.rec.Version, rec, t)
 	})
 }
@@ -812,7 +814,7 @@ func (s *Session) create(ctx context.Context, t time.Time) error {
 // storeAnew stores the session under a new token with write, a Create or
 // a Replace, and settles a lost answer. A conflict is returned as it is,
 // for the caller to retry. The caller holds s.mu.
-func (s *Session) storeAnew(ctx context.Context, t time.Time, op string, write func(context.Context, Record) error) error {
+func (s *Session) storeAnew(ctx context.Context, t time.Time, op string, write func(context.Context, storage.Record) error) error {
 	rec, values, err := s.record(t)
 	if err != nil {
 		return err
@@ -822,11 +824,11 @@ func (s *Session) storeAnew(ctx context.Context, t time.Time, op string, write f
 		return fmt.Errorf("core: %s session: %w", op, err)
 	}
 	token := ring.newToken()
-	rec.ID, rec.Version = RecordID(token), 1
+	rec.ID, rec.Version = storage.RecordID(token), 1
 	actx, cancel := attemptContext(ctx)
 	defer cancel()
 	err = write(actx, rec)
-	if errors.Is(err, ErrConflict) {
+	if errors.Is(err, storage.ErrConflict) {
 		return err
 	}
 	if err := s.settle(err, rec); err != nil {
@@ -843,7 +845,7 @@ func (s *Session) storeAnew(ctx context.Context, t time.Time, op string, write f
 }
 
 // wrote makes rec, just stored with values, the session's stored state.
-func (s *Session) wrote(rec Record, values storedValues) {
+func (s *Session) wrote(rec storage.Record, values storedValues) {
 	s.base.rec, s.base.stored = rec, true
 	s.vals.saved(values)
 }
@@ -854,7 +856,7 @@ func (s *Session) wrote(rec Record, values storedValues) {
 // was lost), it reads the record again with a fresh deadline and returns
 // nil if the record is exactly want, what the write stored. Otherwise it
 // returns err.
-func (s *Session) settle(err error, want Record) error {
+func (s *Session) settle(err error, want storage.Record) error {
 	if err == nil || !errors.Is(err, ErrUnavailable) || want.ID == "" {
 		return err
 	}
@@ -893,7 +895,7 @@ func pause(ctx context.Context, attempt int) error {
 }
 
 // rebase re-applies this request's changes on top of a newer record.
-func (s *Session) rebase(latest Record) {
+func (s *Session) rebase(latest storage.Record) {
 	userID, persistent := s.userID, s.persist
 	s.adopt(latest)
 	s.vals.rebase(s.vals.base)
@@ -918,7 +920,7 @@ func (s *Session) startOver() {
 		s.persist = !s.m.cfg.BrowserSessionCookies
 	}
 	s.dropToken()
-	s.base.stored, s.base.rec, s.changes.renew = false, Record{}, false
+	s.base.stored, s.base.rec, s.changes.renew = false, storage.Record{}, false
 	s.vals.rebase(nil)
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/core/storetest"
 )
 
@@ -391,7 +392,7 @@ func TestIdleRefreshWritesOnlyTheExpiry(t *testing.T) {
 		token := h.newSession("a", 1)
 		time.Sleep(2 * time.Minute)
 		h.do(token, 200, func(s *core.Session) { s.Has("a") })
-		rec, found, _ := h.store.Next().Find(context.Background(), core.RecordID(token), time.Now())
+		rec, found, _ := h.store.Next().Find(context.Background(), storage.RecordID(token), time.Now())
 		if !found || rec.Version != 1 {
 			t.Errorf("after an idle refresh: found %v, version %d; want the same version 1", found, rec.Version)
 		}
@@ -415,7 +416,7 @@ func TestDestroy(t *testing.T) {
 	if resp.cookie == nil || resp.cookie.MaxAge >= 0 {
 		t.Errorf("cookie after Destroy = %v, want it expired", resp.cookie)
 	}
-	if _, found, _ := h.store.Next().Find(context.Background(), core.RecordID(token), time.Now()); found {
+	if _, found, _ := h.store.Next().Find(context.Background(), storage.RecordID(token), time.Now()); found {
 		t.Error("record survived Destroy")
 	}
 	// Setting a value after Destroy starts a new session with a new token.
@@ -512,7 +513,7 @@ func TestSaveEveryRequest(t *testing.T) {
 	token := h.newSession("n", 1)
 	h.do(token, 200, func(*core.Session) {})
 	h.do(token, 200, func(*core.Session) {})
-	rec, _, _ := h.store.Next().Find(context.Background(), core.RecordID(token), time.Now())
+	rec, _, _ := h.store.Next().Find(context.Background(), storage.RecordID(token), time.Now())
 	if rec.Version != 3 {
 		t.Errorf("version = %d, want 3 after two untouched requests", rec.Version)
 	}
@@ -586,7 +587,7 @@ func TestCorruptDataIsAnEmptySession(t *testing.T) {
 	h := newHarness(t, core.Config{})
 	token := h.newSession("a", 1)
 	ctx := context.Background()
-	rec, _, _ := h.store.Next().Find(ctx, core.RecordID(token), time.Now())
+	rec, _, _ := h.store.Next().Find(ctx, storage.RecordID(token), time.Now())
 	rec.Data = []byte("\x01\xff\xff garbage")
 	if err := h.store.Next().Update(ctx, rec, time.Now()); err != nil {
 		t.Fatal(err)
@@ -654,7 +655,7 @@ func TestDestroyWinsOverAConcurrentSave(t *testing.T) {
 	if err := late.Commit(hdr, 200); err != nil {
 		t.Fatalf("late commit = %v, want nil (a fresh session)", err)
 	}
-	if _, found, _ := h.store.Next().Find(context.Background(), core.RecordID(token), time.Now()); found {
+	if _, found, _ := h.store.Next().Find(context.Background(), storage.RecordID(token), time.Now()); found {
 		t.Error("a destroyed session was resurrected by a late save")
 	}
 	cookies := (&http.Response{Header: hdr}).Cookies()
@@ -745,7 +746,7 @@ func TestFailedIdleRefreshIsLoggedNotReturned(t *testing.T) {
 		}
 		logs := h.logs.String()
 		mustContain(t, logs, "session refresh failed")
-		if id := core.RecordID(token); strings.Contains(logs, token) || strings.Contains(logs, id) || !strings.Contains(logs, id[:12]) {
+		if id := storage.RecordID(token); strings.Contains(logs, token) || strings.Contains(logs, id) || !strings.Contains(logs, id[:12]) {
 			t.Errorf("logs %q: want the record named by its hash prefix only, never the token or the whole hash", logs)
 		}
 	})

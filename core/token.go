@@ -2,16 +2,16 @@ package core
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"hash"
 	"sync"
 	"time"
+
+	"github.com/hybridsession/hybridsession/core/storage"
 )
 
 // A token is 32 bytes, sent as 43 characters of unpadded base64url:
@@ -29,54 +29,10 @@ const (
 	tokenTagBytes = tokenBytes - tokenTagged
 )
 
-// MinTokenKeyBytes is the shortest secret accepted as a token key.
-const MinTokenKeyBytes = 32
-
 // tokenLen is the length of a token's text: 32 bytes in unpadded base64url.
 var tokenLen = base64.RawURLEncoding.EncodedLen(tokenBytes)
 
 var strictEncoding = base64.RawURLEncoding.Strict()
-
-// TokenKey is one secret of the key ring that tags session tokens.
-type TokenKey struct {
-	// ID goes into every token the key tags, so that verifying a token
-	// costs one HMAC; ids need not be unique, only should be.
-	ID byte
-	// Secret is the HMAC key, at least MinTokenKeyBytes long.
-	Secret []byte
-}
-
-// TokenKeys is the key ring a KeyStore keeps.
-type TokenKeys struct {
-	// Keys tag and verify tokens: Keys[0] tags new tokens, all of them
-	// verify. A KeyStore puts first the key that signs now.
-	Keys []TokenKey
-	// UntaggedSince is set when the store held sessions from before tokens
-	// were tagged: it is when it began keeping keys. Untagged tokens are
-	// then looked up, as every token was before, for one Config.Lifetime
-	// after it, by when every session they could name has expired. Zero
-	// (every new store) means that a token whose tag fails never costs a
-	// lookup.
-	UntaggedSince time.Time
-}
-
-// KeyStore is a Store that keeps the key ring of its sessions' tokens, so
-// that every process on the same data tags and verifies them alike with no
-// configuration. gormstore keeps it in the database; memstore makes one
-// per process.
-type KeyStore interface {
-	// TokenKeys returns the key ring, creating a key the first time, so
-	// that callers that start together agree on one.
-	TokenKeys(ctx context.Context) (TokenKeys, error)
-}
-
-// ConfigKey makes a TokenKey of a secret given in Config.TokenKeys: its id
-// is the first byte of the secret's SHA-256, so that every instance given
-// the same secrets gives them the same ids.
-func ConfigKey(secret []byte) TokenKey {
-	sum := sha256.Sum256(secret)
-	return TokenKey{ID: sum[0], Secret: secret}
-}
 
 // ringKey is a TokenKey ready to tag: a pool of HMACs, which keep the
 // key's padded states between uses, so that a tag costs two SHA-256
@@ -95,7 +51,7 @@ type tagger struct {
 	sum [sha256.Size]byte
 }
 
-func newRingKey(k TokenKey) *ringKey {
+func newRingKey(k storage.TokenKey) *ringKey {
 	secret := bytes.Clone(k.Secret)
 	rk := &ringKey{id: k.ID}
 	rk.taggers.New = func() any { return &tagger{mac: hmac.New(sha256.New, secret)} }
@@ -167,25 +123,16 @@ func (r *keyring) check(s string, now time.Time) tokenCheck {
 }
 
 // newKeyring builds a ring of keys, checking their secrets.
-func newKeyring(keys []TokenKey, untaggedUntil, stale time.Time) (*keyring, error) {
+func newKeyring(keys []storage.TokenKey, untaggedUntil, stale time.Time) (*keyring, error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("core: no token keys")
 	}
 	r := &keyring{untaggedUntil: untaggedUntil, stale: stale}
 	for i, k := range keys {
-		if len(k.Secret) < MinTokenKeyBytes {
-			return nil, fmt.Errorf("core: token key %d is %d bytes; it takes at least %d", i+1, len(k.Secret), MinTokenKeyBytes)
+		if len(k.Secret) < storage.MinTokenKeyBytes {
+			return nil, fmt.Errorf("core: token key %d is %d bytes; it takes at least %d", i+1, len(k.Secret), storage.MinTokenKeyBytes)
 		}
 		r.keys = append(r.keys, newRingKey(k))
 	}
 	return r, nil
-}
-
-// RecordID returns the store key of a token: the hex SHA-256 of the token.
-// Stores, caches and logs only ever see this, never the token itself.
-func RecordID(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	var id [2 * sha256.Size]byte
-	hex.Encode(id[:], sum[:])
-	return string(id[:])
 }

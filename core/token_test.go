@@ -8,15 +8,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hybridsession/hybridsession/core/storage"
 )
 
 // testRing is a ring of the given secrets (first signs), each 32 bytes of
 // its letter.
 func testRing(t testing.TB, letters string) *keyring {
 	t.Helper()
-	var keys []TokenKey
+	var keys []storage.TokenKey
 	for _, l := range letters {
-		keys = append(keys, ConfigKey(bytes.Repeat([]byte{byte(l)}, MinTokenKeyBytes)))
+		keys = append(keys, storage.ConfigKey(bytes.Repeat([]byte{byte(l)}, storage.MinTokenKeyBytes)))
 	}
 	r, err := newKeyring(keys, time.Time{}, time.Time{})
 	if err != nil {
@@ -87,9 +89,9 @@ func TestUntaggedTokensWindow(t *testing.T) {
 // The tag is HMAC-SHA-256, for keys shorter and longer than SHA-256's
 // block, also when a tagger is used again.
 func TestTagIsHMAC(t *testing.T) {
-	for _, n := range []int{MinTokenKeyBytes, 64, 65, 200} {
+	for _, n := range []int{storage.MinTokenKeyBytes, 64, 65, 200} {
 		secret := bytes.Repeat([]byte{byte(n)}, n)
-		k := newRingKey(ConfigKey(secret))
+		k := newRingKey(storage.ConfigKey(secret))
 		var b [tokenBytes]byte
 		for i := range b {
 			b[i] = byte(i * 7)
@@ -107,15 +109,15 @@ func TestTagIsHMAC(t *testing.T) {
 
 func TestRecordIDHidesToken(t *testing.T) {
 	tok := testRing(t, "a").newToken()
-	id := RecordID(tok)
-	if len(id) != 64 || strings.Contains(id, tok) || RecordID(tok) != id {
+	id := storage.RecordID(tok)
+	if len(id) != 64 || strings.Contains(id, tok) || storage.RecordID(tok) != id {
 		t.Errorf("RecordID(%q) = %q; want 64 hex chars, stable, not containing the token", tok, id)
 	}
 }
 
 // A key shorter than MinTokenKeyBytes is refused.
 func TestShortTokenKeyRefused(t *testing.T) {
-	if _, err := newKeyring([]TokenKey{ConfigKey(make([]byte, MinTokenKeyBytes-1))}, time.Time{}, time.Time{}); err == nil {
+	if _, err := newKeyring([]storage.TokenKey{storage.ConfigKey(make([]byte, storage.MinTokenKeyBytes-1))}, time.Time{}, time.Time{}); err == nil {
 		t.Error("newKeyring took a 31-byte key")
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 )
 
 // Group commit on PostgreSQL. The notify trigger makes every committing
@@ -57,7 +57,7 @@ func (s *Store) batched() bool {
 // write is one caller's Update or Create, a member of a batch.
 type write struct {
 	ctx  context.Context
-	rec  core.Record
+	rec  storage.Record
 	now  time.Time     // of an Update: the record must not have expired at now
 	wake chan struct{} // a send asks the waiting caller to lead
 	done chan struct{} // closed once err holds the write's result
@@ -88,7 +88,7 @@ type run func(ctx context.Context, batch []*write)
 // still queued). A caller that leads returns once its batch's statement
 // has returned, which the latest deadline among the batch's members
 // bounds.
-func (b *batcher) do(ctx context.Context, op string, rec core.Record, now time.Time, exec run) error {
+func (b *batcher) do(ctx context.Context, op string, rec storage.Record, now time.Time, exec run) error {
 	if err := ctx.Err(); err != nil {
 		return failed(op, err)
 	}
@@ -232,7 +232,7 @@ const (
 // updateBatch runs the Updates of batch as one UPDATE ... FROM (VALUES
 // ...): each row is written only where it is unexpired at its member's now
 // and at its member's version, and a member whose row was not written gets
-// an error wrapping core.ErrConflict, as from a single Update.
+// an error wrapping storage.ErrConflict, as from a single Update.
 func (s *Store) updateBatch(ctx context.Context, batch []*write) {
 	slices.SortFunc(batch, byID)
 	var q strings.Builder
@@ -254,13 +254,13 @@ func (s *Store) updateBatch(ctx context.Context, batch []*write) {
 		"handle, authenticated_at, last_seen_at, ip, user_agent) " +
 		"WHERE s.id = v.id AND s.version = v.version AND s.expires_at > v.cutoff RETURNING s.id")
 	s.deliver(ctx, "update", q.String(), vars, batch, func() error {
-		return fmt.Errorf("gormstore: update: %w", core.ErrConflict)
+		return fmt.Errorf("gormstore: update: %w", storage.ErrConflict)
 	})
 }
 
 // createBatch runs the Creates of batch as one INSERT ... ON CONFLICT (id)
 // DO NOTHING: a member whose id was taken gets the error of a single
-// Create's duplicate, which wraps neither core.ErrConflict nor
+// Create's duplicate, which wraps neither storage.ErrConflict nor
 // core.ErrUnavailable.
 func (s *Store) createBatch(ctx context.Context, batch []*write) {
 	slices.SortFunc(batch, byID)

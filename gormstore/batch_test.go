@@ -11,15 +11,16 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/gormstore"
 	"github.com/hybridsession/hybridsession/internal/testdb"
 	"gorm.io/gorm"
 )
 
 // batchRecord returns a new record, live for an hour from now.
-func batchRecord(name string, now time.Time) core.Record {
-	return core.Record{
-		ID: core.RecordID(name), UserID: "user-" + name, Data: []byte("v1 " + name),
+func batchRecord(name string, now time.Time) storage.Record {
+	return storage.Record{
+		ID: storage.RecordID(name), UserID: "user-" + name, Data: []byte("v1 " + name),
 		CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour),
 	}
 }
@@ -88,7 +89,7 @@ func TestBatchedUpdates(t *testing.T) {
 	count := countBatchStatements(t, db)
 	now := time.Now()
 	const sessions, rounds = 64, 20
-	recs := make([]core.Record, sessions)
+	recs := make([]storage.Record, sessions)
 	for i := range recs {
 		recs[i] = batchRecord(fmt.Sprint("update-", i), now)
 		if err := store.Create(t.Context(), recs[i]); err != nil {
@@ -113,7 +114,7 @@ func TestBatchedUpdates(t *testing.T) {
 				err := store.Update(t.Context(), next, time.Now())
 				switch {
 				case stale(i):
-					if !errors.Is(err, core.ErrConflict) || errors.Is(err, core.ErrUnavailable) {
+					if !errors.Is(err, storage.ErrConflict) || errors.Is(err, core.ErrUnavailable) {
 						t.Errorf("Update %d at a stale version error = %v, want ErrConflict", i, err)
 					}
 				case err != nil:
@@ -155,7 +156,7 @@ func TestBatchingUnderConcurrency(t *testing.T) {
 	t.Cleanup(gormstore.SetBatching(true, 2, 64))
 	store, db := open(t, testdb.Postgres)
 	now := time.Now()
-	recs := make([]core.Record, 64)
+	recs := make([]storage.Record, 64)
 	ids := make([]string, len(recs))
 	for i := range recs {
 		recs[i] = batchRecord(fmt.Sprint("queue-", i), now)
@@ -216,7 +217,7 @@ func TestBatchedCreates(t *testing.T) {
 	wg.Go(func() { blockerErr = store.Create(t.Context(), blocker) })
 	waitUntil(t, "the first Create runs", func() bool { _, running := gormstore.CreateBatches(store); return running == 1 })
 
-	recs := make([]core.Record, 32)
+	recs := make([]storage.Record, 32)
 	errs := make([]error, len(recs))
 	for i := range recs {
 		recs[i] = batchRecord(fmt.Sprint("create-", i), now)
@@ -235,7 +236,7 @@ func TestBatchedCreates(t *testing.T) {
 	}
 	for i, err := range errs {
 		if i == 17 {
-			if err == nil || errors.Is(err, core.ErrConflict) || errors.Is(err, core.ErrUnavailable) {
+			if err == nil || errors.Is(err, storage.ErrConflict) || errors.Is(err, core.ErrUnavailable) {
 				t.Errorf("Create of a taken id error = %v, want one wrapping neither ErrConflict nor ErrUnavailable", err)
 			}
 			continue
@@ -264,7 +265,7 @@ func TestBatchMemberCancelled(t *testing.T) {
 	t.Cleanup(gormstore.SetBatching(true, 1, 0))
 	store, db := open(t, testdb.Postgres)
 	now := time.Now()
-	recs := make([]core.Record, 11)
+	recs := make([]storage.Record, 11)
 	for i := range recs {
 		recs[i] = batchRecord(fmt.Sprint("cancel-", i), now)
 		if err := store.Create(t.Context(), recs[i]); err != nil {

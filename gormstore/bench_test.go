@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/gormstore"
 	"github.com/hybridsession/hybridsession/internal/testdb"
 )
@@ -98,8 +99,8 @@ func BenchmarkParallelCreate(b *testing.B) {
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					rec := core.Record{
-						ID: core.RecordID(fmt.Sprint("create-", next.Add(1))), Data: []byte("n=0"),
+					rec := storage.Record{
+						ID: storage.RecordID(fmt.Sprint("create-", next.Add(1))), Data: []byte("n=0"),
 						CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour),
 					}
 					if err := store.Create(context.Background(), rec); err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/gormstore"
 	"github.com/hybridsession/hybridsession/internal/testdb"
 	"gorm.io/gorm"
@@ -201,8 +202,21 @@ func TestCoherenceSurvivesDroppedListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	for round := 2; round <= 4; round++ {
-		// Kill every listener connection, as a database restart or a
-		// network cut would.
+		// Once both listen again (a's reconnect may still be under way
+		// from the round before), kill every listener connection, as a
+		// database restart or a network cut would.
+		listening := func() (n int) {
+			if err := admin.Raw(`SELECT count(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		for deadline := time.Now().Add(5 * time.Second); listening() != 2; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: %d listeners after 5s, want 2", round, listening())
+			}
+		}
 		var killed int
 		if err := admin.Raw(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 			WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&killed).Error; err != nil || killed != 2 {
@@ -247,7 +261,7 @@ func TestInvalidationsRequireTheTrigger(t *testing.T) {
 		t.Fatal(err)
 	}
 	ready := false
-	err = store.Invalidations().Listen(t.Context(), func() { ready = true }, func(core.Invalidation) {})
+	err = store.Invalidations().Listen(t.Context(), func() { ready = true }, func(storage.Invalidation) {})
 	if err == nil || ready || !strings.Contains(err.Error(), "triggers are missing") {
 		t.Errorf("Listen without the trigger: ready %v, error %v; want an error naming the triggers", ready, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/gormstore"
 	"github.com/hybridsession/hybridsession/internal/testdb"
 )
@@ -193,7 +194,7 @@ func TestDetailsColumnsWithoutRewrite(t *testing.T) {
 			ms := migrations(t, testdb.Postgres)
 			applyUps(t, db, ms[:3])
 			now := time.Now().UTC().Truncate(time.Microsecond)
-			rec := core.Record{ID: core.RecordID(by), UserID: "alice", Data: []byte{}, CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
+			rec := storage.Record{ID: storage.RecordID(by), UserID: "alice", Data: []byte{}, CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
 			if err := gormstore.CreateV3(db, rec); err != nil {
 				t.Fatal(err)
 			}

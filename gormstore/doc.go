@@ -1,4 +1,4 @@
-// Package gormstore is a core.Store that keeps sessions in a SQL database
+// Package gormstore is a storage.Store that keeps sessions in a SQL database
 // through GORM: PostgreSQL (gorm.io/driver/postgres) or SQLite (for example
 // the pure-Go github.com/glebarez/sqlite). Put it behind the manager's
 // in-process cache, which core.NewManager does by default.

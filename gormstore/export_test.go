@@ -3,7 +3,7 @@ package gormstore
 import (
 	"time"
 
-	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"gorm.io/gorm"
 )
 
@@ -49,7 +49,7 @@ func (b *batcher) state() (queued, running int) {
 
 // CreateV3 inserts rec as a store of schema version 3 would: without the
 // columns of version 4.
-func CreateV3(db *gorm.DB, rec core.Record) error {
+func CreateV3(db *gorm.DB, rec storage.Record) error {
 	r := toRow(rec)
 	return db.Omit("handle", "authenticated_at", "last_seen_at", "ip", "user_agent").Create(&r).Error
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/core/storetest"
 	"github.com/hybridsession/hybridsession/gormstore"
 	"github.com/hybridsession/hybridsession/internal/testdb"
@@ -35,7 +36,7 @@ func open(t testing.TB, kind testdb.Kind) (*gormstore.Store, *gorm.DB) {
 }
 
 // cached puts store behind core's cache.
-func cached(t testing.TB, store core.Store) core.Store {
+func cached(t testing.TB, store storage.Store) storage.Store {
 	t.Helper()
 	c, err := core.NewCache(store, core.CacheOptions{})
 	if err != nil {
@@ -49,13 +50,13 @@ func TestConformance(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
 			t.Run("bare", func(t *testing.T) {
-				storetest.Run(t, func(t *testing.T) core.Store {
+				storetest.Run(t, func(t *testing.T) storage.Store {
 					store, _ := open(t, kind)
 					return store
 				})
 			})
 			t.Run("cached", func(t *testing.T) {
-				storetest.Run(t, func(t *testing.T) core.Store {
+				storetest.Run(t, func(t *testing.T) storage.Store {
 					store, _ := open(t, kind)
 					return cached(t, store)
 				})
@@ -113,7 +114,7 @@ func TestMigrateTwice(t *testing.T) {
 			t.Parallel()
 			store, db := open(t, kind)
 			now := time.Now().UTC().Truncate(time.Microsecond)
-			rec := core.Record{ID: core.RecordID("token"), Data: []byte("kept"), CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
+			rec := storage.Record{ID: storage.RecordID("token"), Data: []byte("kept"), CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
 			if err := store.Create(t.Context(), rec); err != nil {
 				t.Fatalf("Create error = %v", err)
 			}
@@ -205,7 +206,7 @@ func TestNoRawToken(t *testing.T) {
 					t.Errorf("column %s = %q contains the session token", col, text)
 				}
 			}
-			if got, want := rows[0]["id"], core.RecordID(token); got != want {
+			if got, want := rows[0]["id"], storage.RecordID(token); got != want {
 				t.Errorf("id = %v, want the token's SHA-256 %s", got, want)
 			}
 		})
@@ -264,7 +265,7 @@ func TestTimes(t *testing.T) {
 			store, db := open(t, kind)
 			zone := time.FixedZone("UTC+5", 5*3600)
 			expires := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-			rec := core.Record{ID: core.RecordID("token"), Deadline: expires.In(zone), ExpiresAt: expires.In(zone)}
+			rec := storage.Record{ID: storage.RecordID("token"), Deadline: expires.In(zone), ExpiresAt: expires.In(zone)}
 			if err := store.Create(t.Context(), rec); err != nil {
 				t.Fatalf("Create error = %v", err)
 			}

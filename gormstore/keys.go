@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
 // The key ring lives in the database, so that every instance tags and
-// verifies tokens alike with no configuration (see core.KeyStore).
+// verifies tokens alike with no configuration (see storage.KeyStore).
 const (
 	// keysTable holds the token keys.
 	keysTable = "hybrid_sessions_keys"
@@ -42,13 +42,13 @@ type untaggedRow struct {
 // TableName tells GORM the table of untaggedRow.
 func (untaggedRow) TableName() string { return untaggedTable }
 
-var _ core.KeyStore = (*Store)(nil)
+var _ storage.KeyStore = (*Store)(nil)
 
-// TokenKeys implements core.KeyStore: the keys of hybrid_sessions_keys,
+// TokenKeys implements storage.KeyStore: the keys of hybrid_sessions_keys,
 // the one that signs now first. When the table is empty (a schema made
 // from the migration files, which generate no secret) it adds a first key;
 // callers racing to do so agree on one through the primary key.
-func (s *Store) TokenKeys(ctx context.Context) (core.TokenKeys, error) {
+func (s *Store) TokenKeys(ctx context.Context) (storage.TokenKeys, error) {
 	db := s.db.WithContext(ctx)
 	rows, err := s.keyRows(db)
 	if err == nil && len(rows) == 0 {
@@ -57,13 +57,13 @@ func (s *Store) TokenKeys(ctx context.Context) (core.TokenKeys, error) {
 		}
 	}
 	if err != nil {
-		return core.TokenKeys{}, failed("token keys", err)
+		return storage.TokenKeys{}, failed("token keys", err)
 	}
 	var since []untaggedRow
 	if err := db.Find(&since).Error; err != nil {
-		return core.TokenKeys{}, failed("token keys", err)
+		return storage.TokenKeys{}, failed("token keys", err)
 	}
-	keys := core.TokenKeys{Keys: make([]core.TokenKey, 0, len(rows))}
+	keys := storage.TokenKeys{Keys: make([]storage.TokenKey, 0, len(rows))}
 	signer := signing(rows, time.Now())
 	keys.Keys = append(keys.Keys, rows[signer].key())
 	for i, r := range rows {
@@ -97,15 +97,15 @@ func signing(rows []keyRow, now time.Time) int {
 	return len(rows) - 1
 }
 
-// key returns the row as a core.TokenKey: its id's low byte goes into
+// key returns the row as a storage.TokenKey: its id's low byte goes into
 // tokens.
-func (r keyRow) key() core.TokenKey {
-	return core.TokenKey{ID: byte(r.ID), Secret: r.Secret}
+func (r keyRow) key() storage.TokenKey {
+	return storage.TokenKey{ID: byte(r.ID), Secret: r.Secret}
 }
 
 // insertKey adds key id with a new secret, unless the id is taken.
 func insertKey(db *gorm.DB, id int, signsFrom time.Time) error {
-	secret := make([]byte, core.MinTokenKeyBytes)
+	secret := make([]byte, storage.MinTokenKeyBytes)
 	rand.Read(secret) // never returns an error; it crashes the program if the OS has no randomness
 	return db.Clauses(clause.OnConflict{DoNothing: true}).Create(&keyRow{ID: id, Secret: secret, SignsFrom: stamp(signsFrom)}).Error
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/gormstore"
 	"github.com/hybridsession/hybridsession/internal/testdb"
 	"github.com/hybridsession/hybridsession/memstore"
@@ -216,7 +217,7 @@ func TestUntaggedSessionsKeepWorking(t *testing.T) {
 					untagged := base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 					now := time.Now().UTC().Truncate(time.Microsecond)
 					if held {
-						rec := core.Record{ID: core.RecordID(untagged), Data: encodeN(t, 5), CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
+						rec := storage.Record{ID: storage.RecordID(untagged), Data: encodeN(t, 5), CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
 						if err := gormstore.CreateV3(db, rec); err != nil {
 							t.Fatal(err)
 						}

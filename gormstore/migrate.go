@@ -145,7 +145,7 @@ func (s *Store) migrate(tx *gorm.DB) error {
 		return fmt.Errorf("schema version table: %w", err)
 	}
 	// Sessions from before tagged tokens keep working for one lifetime
-	// (see core.TokenKeys.UntaggedSince): note when the key table came.
+	// (see storage.TokenKeys.UntaggedSince): note when the key table came.
 	untagged := false
 	if !tx.Migrator().HasTable(keysTable) && tx.Migrator().HasTable(tableName) {
 		if err := tx.Raw("SELECT EXISTS (SELECT 1 FROM " + tableName + ")").Scan(&untagged).Error; err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/gormstore"
 	"github.com/hybridsession/hybridsession/internal/testdb"
 )
@@ -61,10 +62,10 @@ func TestMigrateInstancesStartingTogether(t *testing.T) {
 }
 
 // storeRoundTrip checks that store works: a record goes in and comes out.
-func storeRoundTrip(t *testing.T, store core.Store) {
+func storeRoundTrip(t *testing.T, store storage.Store) {
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	rec := core.Record{ID: core.RecordID(now.String()), Data: []byte("x"), CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
+	rec := storage.Record{ID: storage.RecordID(now.String()), Data: []byte("x"), CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
 	if err := store.Create(t.Context(), rec); err != nil {
 		t.Fatalf("Create after Migrate: %v", err)
 	}
@@ -89,10 +90,10 @@ func holdRead(t *testing.T, dsn string) (release func()) {
 // until stop is closed, and returns how many failed and how many ran. A
 // migration that queued a lock behind a long reader would hold them all
 // up until the reader ends, seconds later.
-func readDuring(t *testing.T, store core.Store, stop <-chan struct{}) (failed, ran *int, done func()) {
+func readDuring(t *testing.T, store storage.Store, stop <-chan struct{}) (failed, ran *int, done func()) {
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	rec := core.Record{ID: core.RecordID(t.Name()), Data: []byte("x"), CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
+	rec := storage.Record{ID: storage.RecordID(t.Name()), Data: []byte("x"), CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
 	if err := store.Create(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/core/storetest"
 	"github.com/hybridsession/hybridsession/gormstore"
 	"github.com/hybridsession/hybridsession/internal/testdb"
@@ -212,7 +212,7 @@ func TestMigrations(t *testing.T) {
 			})
 
 			t.Run("conformance", func(t *testing.T) {
-				storetest.Run(t, func(t *testing.T) core.Store {
+				storetest.Run(t, func(t *testing.T) storage.Store {
 					db, _ := testdb.Open(t, kind)
 					applyUps(t, db, ms)
 					store, err := gormstore.New(db, gormstore.Options{})

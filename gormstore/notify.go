@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -47,26 +47,26 @@ const triggerInstalledSQL = `SELECT count(*) = 2 FROM pg_trigger
 	WHERE tgname IN ('hybrid_sessions_notify', 'hybrid_sessions_notify_delete')
 		AND tgrelid = to_regclass('hybrid_sessions') AND tgtype & 1 = 0`
 
-// Invalidations implements core.SharedStore. On PostgreSQL the store is
+// Invalidations implements storage.SharedStore. On PostgreSQL the store is
 // shared by every app instance, and its changes are announced with
 // LISTEN/NOTIFY; on SQLite it returns nil, as one process owns the file.
-func (s *Store) Invalidations() core.InvalidationSource {
+func (s *Store) Invalidations() storage.InvalidationSource {
 	if s.db.Dialector.Name() != "postgres" {
 		return nil
 	}
 	return listener{s}
 }
 
-var _ core.SharedStore = (*Store)(nil)
+var _ storage.SharedStore = (*Store)(nil)
 
 // listener receives the table's announcements on a connection of its own,
 // taken from the store's pool for as long as it listens.
 type listener struct{ s *Store }
 
-// Listen implements core.InvalidationSource with LISTEN on a dedicated
+// Listen implements storage.InvalidationSource with LISTEN on a dedicated
 // connection. When the connection fails it is closed, not returned to the
 // pool, and Listen returns the error; the caller reconnects.
-func (l listener) Listen(ctx context.Context, ready func(), deliver func(core.Invalidation)) error {
+func (l listener) Listen(ctx context.Context, ready func(), deliver func(storage.Invalidation)) error {
 	pool, err := l.s.db.DB()
 	if err != nil {
 		return failed("listen", err)
@@ -127,11 +127,11 @@ func (l listener) Listen(ctx context.Context, ready func(), deliver func(core.In
 func discard(err error) error { return errors.Join(driver.ErrBadConn, err) }
 
 // parseNotification reads one "<id>:<version>" of a notification.
-func parseNotification(payload string) (core.Invalidation, bool) {
+func parseNotification(payload string) (storage.Invalidation, bool) {
 	id, v, ok := strings.Cut(payload, ":")
 	version, err := strconv.ParseInt(v, 10, 64)
 	if !ok || err != nil || id == "" {
-		return core.Invalidation{}, false
+		return storage.Invalidation{}, false
 	}
-	return core.Invalidation{ID: id, Version: version}, true
+	return storage.Invalidation{ID: id, Version: version}, true
 }

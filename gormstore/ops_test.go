@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/gormstore"
 	"github.com/hybridsession/hybridsession/internal/testdb"
 	"gorm.io/gorm/logger"
@@ -47,7 +48,7 @@ func TestStatementsNotLogged(t *testing.T) {
 				t.Fatal(err)
 			}
 			now := time.Now().UTC().Truncate(time.Microsecond)
-			rec := core.Record{ID: core.RecordID("logged?"), UserID: "user-logged", Data: []byte("x"), Version: 1,
+			rec := storage.Record{ID: storage.RecordID("logged?"), UserID: "user-logged", Data: []byte("x"), Version: 1,
 				CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
 			if err := store.Create(t.Context(), rec); err != nil {
 				t.Fatal(err)
@@ -71,7 +72,7 @@ func TestOneCleanerAtATime(t *testing.T) {
 	store, db := open(t, testdb.Postgres)
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	for i := range 10 {
-		rec := core.Record{ID: core.RecordID(string(rune('a' + i))), Data: []byte("x"),
+		rec := storage.Record{ID: storage.RecordID(string(rune('a' + i))), Data: []byte("x"),
 			CreatedAt: now.Add(-2 * time.Hour), Deadline: now.Add(-time.Hour), ExpiresAt: now.Add(-time.Hour)}
 		if err := store.Create(t.Context(), rec); err != nil {
 			t.Fatal(err)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -39,7 +39,7 @@ type row struct {
 func (row) TableName() string { return tableName }
 
 // toRow returns rec as the row of a new record, at Version 1.
-func toRow(rec core.Record) row {
+func toRow(rec storage.Record) row {
 	data := rec.Data
 	if data == nil {
 		data = []byte{} // no values: an empty, not a NULL, column
@@ -63,8 +63,8 @@ func toRow(rec core.Record) row {
 }
 
 // record returns the record r holds.
-func (r row) record() core.Record {
-	return core.Record{
+func (r row) record() storage.Record {
+	return storage.Record{
 		ID:         r.ID,
 		UserID:     r.UserID,
 		Data:       r.Data,

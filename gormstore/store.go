@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
@@ -20,7 +21,7 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Store is a core.Store on a GORM database. It is safe for concurrent use.
+// Store is a storage.Store on a GORM database. It is safe for concurrent use.
 // Every method runs its queries with the caller's context, and every
 // failure of the database wraps core.ErrUnavailable.
 type Store struct {
@@ -28,7 +29,7 @@ type Store struct {
 	batch batches // of Update and Create on PostgreSQL (batch.go)
 }
 
-var _ core.Store = (*Store)(nil)
+var _ storage.Store = (*Store)(nil)
 
 // New returns a store on db, which must be a PostgreSQL or SQLite
 // database. It does no I/O: call Migrate to create the table, or create it
@@ -60,24 +61,24 @@ func New(db *gorm.DB, opts Options) (*Store, error) {
 	return &Store{db: db.Session(&gorm.Session{SkipDefaultTransaction: true, Logger: logger.Discard})}, nil
 }
 
-// Find implements core.Store: it returns the record id unless it is
+// Find implements storage.Store: it returns the record id unless it is
 // missing or expired at now.
-func (s *Store) Find(ctx context.Context, id string, now time.Time) (core.Record, bool, error) {
+func (s *Store) Find(ctx context.Context, id string, now time.Time) (storage.Record, bool, error) {
 	var r row
 	res := s.db.WithContext(ctx).Where("id = ? AND expires_at > ?", id, stamp(now)).Limit(1).Find(&r)
 	if res.Error != nil {
-		return core.Record{}, false, failed("find", res.Error)
+		return storage.Record{}, false, failed("find", res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return core.Record{}, false, nil
+		return storage.Record{}, false, nil
 	}
 	return r.record(), true, nil
 }
 
-// Create implements core.Store: it inserts rec with Version 1, and fails
+// Create implements storage.Store: it inserts rec with Version 1, and fails
 // without changing anything when its id is taken. On PostgreSQL concurrent
 // Creates are inserted together, by one statement (see batch.go).
-func (s *Store) Create(ctx context.Context, rec core.Record) error {
+func (s *Store) Create(ctx context.Context, rec storage.Record) error {
 	if s.batched() {
 		return s.batch.creates.do(ctx, "create", rec, time.Time{}, s.createBatch)
 	}
@@ -85,7 +86,7 @@ func (s *Store) Create(ctx context.Context, rec core.Record) error {
 }
 
 // create inserts rec through db, reporting failures as op.
-func (s *Store) create(db *gorm.DB, op string, rec core.Record) error {
+func (s *Store) create(db *gorm.DB, op string, rec storage.Record) error {
 	r := toRow(rec)
 	err := db.Create(&r).Error
 	switch {
@@ -108,19 +109,19 @@ func (s *Store) duplicate(err error) bool {
 	return ok && errors.Is(t.Translate(err), gorm.ErrDuplicatedKey)
 }
 
-// Update implements core.Store with one conditional UPDATE: it succeeds
+// Update implements storage.Store with one conditional UPDATE: it succeeds
 // only on the unexpired record id at version rec.Version, and otherwise
-// returns an error wrapping core.ErrConflict. On PostgreSQL concurrent
+// returns an error wrapping storage.ErrConflict. On PostgreSQL concurrent
 // Updates of different records are written together, by one statement
 // (see batch.go).
-func (s *Store) Update(ctx context.Context, rec core.Record, now time.Time) error {
+func (s *Store) Update(ctx context.Context, rec storage.Record, now time.Time) error {
 	if s.batched() {
 		return s.batch.updates.do(ctx, "update", rec, now, s.updateBatch)
 	}
 	return s.updateIn(s.db.WithContext(ctx), "update", rec, now)
 }
 
-// Touch implements core.Store: it sets expires_at of the unexpired record
+// Touch implements storage.Store: it sets expires_at of the unexpired record
 // id, moves last_seen_at forward, and changes nothing else. A missing or
 // expired record is left alone.
 func (s *Store) Touch(ctx context.Context, id string, expiresAt, lastSeenAt, now time.Time) error {
@@ -137,12 +138,12 @@ func (s *Store) Touch(ctx context.Context, id string, expiresAt, lastSeenAt, now
 	return nil
 }
 
-// UpdateLocked implements core.Store: in one transaction it reads the
+// UpdateLocked implements storage.Store: in one transaction it reads the
 // unexpired record id with SELECT ... FOR UPDATE (on SQLite the
 // transaction's write lock, which dbopen takes at BEGIN, does the same),
 // calls change and writes its result. A missing or expired record is an
-// error wrapping core.ErrConflict.
-func (s *Store) UpdateLocked(ctx context.Context, id string, now time.Time, change func(core.Record) (core.Record, error)) error {
+// error wrapping storage.ErrConflict.
+func (s *Store) UpdateLocked(ctx context.Context, id string, now time.Time, change func(storage.Record) (storage.Record, error)) error {
 	var err error // of the statements or change; Transaction's own is of BEGIN or COMMIT
 	txErr := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		err = s.updateLocked(tx, id, now, change)
@@ -154,7 +155,7 @@ func (s *Store) UpdateLocked(ctx context.Context, id string, now time.Time, chan
 	return err
 }
 
-func (s *Store) updateLocked(tx *gorm.DB, id string, now time.Time, change func(core.Record) (core.Record, error)) error {
+func (s *Store) updateLocked(tx *gorm.DB, id string, now time.Time, change func(storage.Record) (storage.Record, error)) error {
 	var cur row
 	res := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
 		Where("id = ? AND expires_at > ?", id, stamp(now)).Limit(1).Find(&cur)
@@ -162,7 +163,7 @@ func (s *Store) updateLocked(tx *gorm.DB, id string, now time.Time, change func(
 		return failed("update locked", res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return fmt.Errorf("gormstore: update locked: %w", core.ErrConflict)
+		return fmt.Errorf("gormstore: update locked: %w", storage.ErrConflict)
 	}
 	rec, err := change(cur.record())
 	if err != nil {
@@ -174,7 +175,7 @@ func (s *Store) updateLocked(tx *gorm.DB, id string, now time.Time, change func(
 
 // updateIn runs the conditional UPDATE of rec through db, reporting
 // failures as op: it writes only the unexpired record at rec.Version.
-func (s *Store) updateIn(db *gorm.DB, op string, rec core.Record, now time.Time) error {
+func (s *Store) updateIn(db *gorm.DB, op string, rec storage.Record, now time.Time) error {
 	r := toRow(rec)
 	res := db.Model(&row{}).
 		Where("id = ? AND version = ? AND expires_at > ?", rec.ID, rec.Version, stamp(now)).
@@ -197,17 +198,17 @@ func (s *Store) updateIn(db *gorm.DB, op string, rec core.Record, now time.Time)
 		return failed(op, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return fmt.Errorf("gormstore: %s: %w", op, core.ErrConflict)
+		return fmt.Errorf("gormstore: %s: %w", op, storage.ErrConflict)
 	}
 	return nil
 }
 
-// Replace implements core.Store: in one transaction it deletes the
+// Replace implements storage.Store: in one transaction it deletes the
 // unexpired record oldID at version oldVersion and inserts rec. When oldID
 // is missing, expired or at another version it returns an error wrapping
-// core.ErrConflict; when rec's id is taken, an error. Either way nothing
+// storage.ErrConflict; when rec's id is taken, an error. Either way nothing
 // changes.
-func (s *Store) Replace(ctx context.Context, oldID string, oldVersion int64, rec core.Record, now time.Time) error {
+func (s *Store) Replace(ctx context.Context, oldID string, oldVersion int64, rec storage.Record, now time.Time) error {
 	var err error // of the statements; Transaction's own is of BEGIN or COMMIT
 	txErr := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		err = s.replace(tx, oldID, oldVersion, rec, now)
@@ -219,18 +220,18 @@ func (s *Store) Replace(ctx context.Context, oldID string, oldVersion int64, rec
 	return err
 }
 
-func (s *Store) replace(tx *gorm.DB, oldID string, oldVersion int64, rec core.Record, now time.Time) error {
+func (s *Store) replace(tx *gorm.DB, oldID string, oldVersion int64, rec storage.Record, now time.Time) error {
 	res := tx.Where("id = ? AND version = ? AND expires_at > ?", oldID, oldVersion, stamp(now)).Delete(&row{})
 	if res.Error != nil {
 		return failed("replace", res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return fmt.Errorf("gormstore: replace: %w", core.ErrConflict)
+		return fmt.Errorf("gormstore: replace: %w", storage.ErrConflict)
 	}
 	return s.create(tx, "replace", rec)
 }
 
-// Delete implements core.Store. A missing record is not an error.
+// Delete implements storage.Store. A missing record is not an error.
 func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	res := s.db.WithContext(ctx).Where("id = ?", id).Delete(&row{})
 	if res.Error != nil {
@@ -243,14 +244,14 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 var listColumns = []string{"id", "user_id", "version", "persistent", "created_at", "deadline", "expires_at",
 	"handle", "authenticated_at", "last_seen_at", "ip", "user_agent"}
 
-// ListUser implements core.Store: one query on the user_id index.
-func (s *Store) ListUser(ctx context.Context, userID string, now time.Time) ([]core.Record, error) {
+// ListUser implements storage.Store: one query on the user_id index.
+func (s *Store) ListUser(ctx context.Context, userID string, now time.Time) ([]storage.Record, error) {
 	var rows []row
 	err := listUser(s.db.WithContext(ctx), userID, now).Find(&rows).Error
 	if err != nil {
 		return nil, failed("list user", err)
 	}
-	recs := make([]core.Record, len(rows))
+	recs := make([]storage.Record, len(rows))
 	for i, r := range rows {
 		recs[i] = r.record()
 		recs[i].Data = nil
@@ -267,17 +268,17 @@ func listUser(db *gorm.DB, userID string, now time.Time) *gorm.DB {
 var removedColumns = clause.Returning{Columns: []clause.Column{{Name: "id"}, {Name: "user_id"}, {Name: "handle"}}}
 
 // removed returns the records of deleted rows.
-func removed(rows []row) []core.Record {
-	recs := make([]core.Record, len(rows))
+func removed(rows []row) []storage.Record {
+	recs := make([]storage.Record, len(rows))
 	for i, r := range rows {
-		recs[i] = core.Record{ID: r.ID, UserID: r.UserID, Handle: r.Handle}
+		recs[i] = storage.Record{ID: r.ID, UserID: r.UserID, Handle: r.Handle}
 	}
 	return recs
 }
 
-// DeleteUser implements core.Store: one DELETE ... RETURNING removes every
+// DeleteUser implements storage.Store: one DELETE ... RETURNING removes every
 // record of userID but keepID, expired ones included.
-func (s *Store) DeleteUser(ctx context.Context, userID, keepID string) ([]core.Record, error) {
+func (s *Store) DeleteUser(ctx context.Context, userID, keepID string) ([]storage.Record, error) {
 	var deleted []row
 	err := s.db.WithContext(ctx).Clauses(removedColumns).
 		Where("user_id = ? AND id <> ?", userID, keepID).
@@ -288,9 +289,9 @@ func (s *Store) DeleteUser(ctx context.Context, userID, keepID string) ([]core.R
 	return removed(deleted), nil
 }
 
-// DeleteAll implements core.Store: one DELETE ... RETURNING removes at
+// DeleteAll implements storage.Store: one DELETE ... RETURNING removes at
 // most limit records.
-func (s *Store) DeleteAll(ctx context.Context, limit int) ([]core.Record, error) {
+func (s *Store) DeleteAll(ctx context.Context, limit int) ([]storage.Record, error) {
 	deleted, err := s.deleteReturning(s.db.WithContext(ctx), "1 = 1", limit)
 	if err != nil {
 		return nil, failed("delete all", err)
@@ -300,7 +301,7 @@ func (s *Store) DeleteAll(ctx context.Context, limit int) ([]core.Record, error)
 
 // deleteReturning deletes at most limit rows matching where (a condition
 // with its vars) and returns them.
-func (s *Store) deleteReturning(db *gorm.DB, where string, limit int, vars ...any) ([]core.Record, error) {
+func (s *Store) deleteReturning(db *gorm.DB, where string, limit int, vars ...any) ([]storage.Record, error) {
 	var deleted []row
 	err := db.Clauses(removedColumns).
 		Where("id IN (?)", db.Session(&gorm.Session{NewDB: true}).Model(&row{}).Select("id").Where(where, vars...).Limit(limit)).
@@ -308,19 +309,19 @@ func (s *Store) deleteReturning(db *gorm.DB, where string, limit int, vars ...an
 	return removed(deleted), err
 }
 
-// DeleteExpired implements core.Store: one DELETE removes at most limit
+// DeleteExpired implements storage.Store: one DELETE removes at most limit
 // records that expired at or before now. The expires_at index finds them.
 // On PostgreSQL, where several instances share the table, it deletes
 // nothing and returns 0 while another instance's batch runs: one cleaner
 // at a time, and an instance that goes away hands over at once.
-func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) ([]core.Record, error) {
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) ([]storage.Record, error) {
 	if s.db.Dialector.Name() != "postgres" {
 		return s.deleteExpired(s.db.WithContext(ctx), now, limit)
 	}
 	// One cleaner at a time across instances: a batch runs under a
 	// transaction-scoped advisory lock, and an instance that does not get
 	// it deletes nothing this time (the other is on it).
-	var deleted []core.Record
+	var deleted []storage.Record
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var mine bool
 		if err := tx.Raw("SELECT pg_try_advisory_xact_lock(?)", int64(cleanupLock)).Scan(&mine).Error; err != nil {
@@ -348,7 +349,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) ([]
 const cleanupLock = 0x6879627269645f63
 
 // deleteExpired runs one batch of DeleteExpired through db.
-func (s *Store) deleteExpired(db *gorm.DB, now time.Time, limit int) ([]core.Record, error) {
+func (s *Store) deleteExpired(db *gorm.DB, now time.Time, limit int) ([]storage.Record, error) {
 	deleted, err := s.deleteReturning(db, "expires_at <= ?", limit, stamp(now))
 	if err != nil {
 		return nil, failed("delete expired", err)
@@ -356,7 +357,7 @@ func (s *Store) deleteExpired(db *gorm.DB, now time.Time, limit int) ([]core.Rec
 	return deleted, nil
 }
 
-// Ping implements core.Store: it reads one row of the sessions table, so
+// Ping implements storage.Store: it reads one row of the sessions table, so
 // that a missing table (Migrate not run, a wrong database) or a missing
 // grant fails it, not only an unreachable server.
 func (s *Store) Ping(ctx context.Context) error {

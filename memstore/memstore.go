@@ -1,4 +1,4 @@
-// Package memstore is an in-memory core.Store: sessions live as long as the
+// Package memstore is an in-memory storage.Store: sessions live as long as the
 // process. It suits tests and single-process development; use gormstore to
 // keep sessions across restarts and app servers.
 //
@@ -13,52 +13,53 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 )
 
 // Store keeps records in a map. The zero value is not usable; call New.
 type Store struct {
 	mu      sync.Mutex
-	records map[string]core.Record
-	key     core.TokenKey
+	records map[string]storage.Record
+	key     storage.TokenKey
 }
 
 var (
-	_ core.Store    = (*Store)(nil)
-	_ core.KeyStore = (*Store)(nil)
+	_ storage.Store    = (*Store)(nil)
+	_ storage.KeyStore = (*Store)(nil)
 )
 
 // New returns an empty store, with a token key of its own: its sessions
 // live as long as the process, and so does the key.
 func New() *Store {
-	secret := make([]byte, core.MinTokenKeyBytes)
+	secret := make([]byte, storage.MinTokenKeyBytes)
 	rand.Read(secret) // never returns an error; it crashes the program if the OS has no randomness
-	return &Store{records: map[string]core.Record{}, key: core.ConfigKey(secret)}
+	return &Store{records: map[string]storage.Record{}, key: storage.ConfigKey(secret)}
 }
 
-// TokenKeys implements core.KeyStore: the store's one key.
-func (s *Store) TokenKeys(ctx context.Context) (core.TokenKeys, error) {
+// TokenKeys implements storage.KeyStore: the store's one key.
+func (s *Store) TokenKeys(ctx context.Context) (storage.TokenKeys, error) {
 	if err := unavailable(ctx, "token keys"); err != nil {
-		return core.TokenKeys{}, err
+		return storage.TokenKeys{}, err
 	}
-	return core.TokenKeys{Keys: []core.TokenKey{s.key}}, nil
+	return storage.TokenKeys{Keys: []storage.TokenKey{s.key}}, nil
 }
 
-// Find implements core.Store.
-func (s *Store) Find(ctx context.Context, id string, now time.Time) (core.Record, bool, error) {
+// Find implements storage.Store.
+func (s *Store) Find(ctx context.Context, id string, now time.Time) (storage.Record, bool, error) {
 	if err := unavailable(ctx, "find"); err != nil {
-		return core.Record{}, false, err
+		return storage.Record{}, false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec, ok := s.records[id]
 	if !ok || rec.Expired(now) {
-		return core.Record{}, false, nil
+		return storage.Record{}, false, nil
 	}
 	return rec, true, nil
 }
 
-// Create implements core.Store.
-func (s *Store) Create(ctx context.Context, rec core.Record) error {
+// Create implements storage.Store.
+func (s *Store) Create(ctx context.Context, rec storage.Record) error {
 	if err := unavailable(ctx, "create"); err != nil {
 		return err
 	}
@@ -72,8 +73,8 @@ func (s *Store) Create(ctx context.Context, rec core.Record) error {
 	return nil
 }
 
-// Update implements core.Store.
-func (s *Store) Update(ctx context.Context, rec core.Record, now time.Time) error {
+// Update implements storage.Store.
+func (s *Store) Update(ctx context.Context, rec storage.Record, now time.Time) error {
 	if err := unavailable(ctx, "update"); err != nil {
 		return err
 	}
@@ -81,14 +82,14 @@ func (s *Store) Update(ctx context.Context, rec core.Record, now time.Time) erro
 	defer s.mu.Unlock()
 	old, ok := s.records[rec.ID]
 	if !ok || old.Expired(now) || old.Version != rec.Version {
-		return fmt.Errorf("memstore: update: %w", core.ErrConflict)
+		return fmt.Errorf("memstore: update: %w", storage.ErrConflict)
 	}
 	rec.Version++
 	s.records[rec.ID] = rec
 	return nil
 }
 
-// Touch implements core.Store.
+// Touch implements storage.Store.
 func (s *Store) Touch(ctx context.Context, id string, expiresAt, lastSeenAt, now time.Time) error {
 	if err := unavailable(ctx, "touch"); err != nil {
 		return err
@@ -105,9 +106,9 @@ func (s *Store) Touch(ctx context.Context, id string, expiresAt, lastSeenAt, now
 	return nil
 }
 
-// UpdateLocked implements core.Store: the store's lock keeps every other
+// UpdateLocked implements storage.Store: the store's lock keeps every other
 // writer out while change runs.
-func (s *Store) UpdateLocked(ctx context.Context, id string, now time.Time, change func(core.Record) (core.Record, error)) error {
+func (s *Store) UpdateLocked(ctx context.Context, id string, now time.Time, change func(storage.Record) (storage.Record, error)) error {
 	if err := unavailable(ctx, "update locked"); err != nil {
 		return err
 	}
@@ -115,7 +116,7 @@ func (s *Store) UpdateLocked(ctx context.Context, id string, now time.Time, chan
 	defer s.mu.Unlock()
 	cur, ok := s.records[id]
 	if !ok || cur.Expired(now) {
-		return fmt.Errorf("memstore: update locked: %w", core.ErrConflict)
+		return fmt.Errorf("memstore: update locked: %w", storage.ErrConflict)
 	}
 	rec, err := change(cur)
 	if err != nil {
@@ -126,8 +127,8 @@ func (s *Store) UpdateLocked(ctx context.Context, id string, now time.Time, chan
 	return nil
 }
 
-// Replace implements core.Store.
-func (s *Store) Replace(ctx context.Context, oldID string, oldVersion int64, rec core.Record, now time.Time) error {
+// Replace implements storage.Store.
+func (s *Store) Replace(ctx context.Context, oldID string, oldVersion int64, rec storage.Record, now time.Time) error {
 	if err := unavailable(ctx, "replace"); err != nil {
 		return err
 	}
@@ -135,7 +136,7 @@ func (s *Store) Replace(ctx context.Context, oldID string, oldVersion int64, rec
 	defer s.mu.Unlock()
 	old, ok := s.records[oldID]
 	if !ok || old.Expired(now) || old.Version != oldVersion {
-		return fmt.Errorf("memstore: replace: %w", core.ErrConflict)
+		return fmt.Errorf("memstore: replace: %w", storage.ErrConflict)
 	}
 	if _, ok := s.records[rec.ID]; ok {
 		return fmt.Errorf("memstore: replace: record %s exists", rec.ID)
@@ -146,7 +147,7 @@ func (s *Store) Replace(ctx context.Context, oldID string, oldVersion int64, rec
 	return nil
 }
 
-// Delete implements core.Store.
+// Delete implements storage.Store.
 func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	if err := unavailable(ctx, "delete"); err != nil {
 		return false, err
@@ -158,14 +159,14 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	return ok, nil
 }
 
-// ListUser implements core.Store.
-func (s *Store) ListUser(ctx context.Context, userID string, now time.Time) ([]core.Record, error) {
+// ListUser implements storage.Store.
+func (s *Store) ListUser(ctx context.Context, userID string, now time.Time) ([]storage.Record, error) {
 	if err := unavailable(ctx, "list user"); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var recs []core.Record
+	var recs []storage.Record
 	for _, rec := range s.records {
 		if rec.UserID == userID && !rec.Expired(now) {
 			rec.Data = nil
@@ -175,43 +176,43 @@ func (s *Store) ListUser(ctx context.Context, userID string, now time.Time) ([]c
 	return recs, nil
 }
 
-// DeleteUser implements core.Store.
-func (s *Store) DeleteUser(ctx context.Context, userID, keepID string) ([]core.Record, error) {
-	return s.deleteWhere(ctx, "delete user", 0, func(rec core.Record) bool { return rec.UserID == userID && rec.ID != keepID })
+// DeleteUser implements storage.Store.
+func (s *Store) DeleteUser(ctx context.Context, userID, keepID string) ([]storage.Record, error) {
+	return s.deleteWhere(ctx, "delete user", 0, func(rec storage.Record) bool { return rec.UserID == userID && rec.ID != keepID })
 }
 
-// DeleteExpired implements core.Store.
-func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) ([]core.Record, error) {
-	return s.deleteWhere(ctx, "delete expired", limit, func(rec core.Record) bool { return rec.Expired(now) })
+// DeleteExpired implements storage.Store.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) ([]storage.Record, error) {
+	return s.deleteWhere(ctx, "delete expired", limit, func(rec storage.Record) bool { return rec.Expired(now) })
 }
 
-// DeleteAll implements core.Store.
-func (s *Store) DeleteAll(ctx context.Context, limit int) ([]core.Record, error) {
-	return s.deleteWhere(ctx, "delete all", limit, func(core.Record) bool { return true })
+// DeleteAll implements storage.Store.
+func (s *Store) DeleteAll(ctx context.Context, limit int) ([]storage.Record, error) {
+	return s.deleteWhere(ctx, "delete all", limit, func(storage.Record) bool { return true })
 }
 
 // deleteWhere removes at most limit records (any number when limit is 0)
 // that match, and returns their ID, UserID and Handle.
-func (s *Store) deleteWhere(ctx context.Context, op string, limit int, match func(core.Record) bool) ([]core.Record, error) {
+func (s *Store) deleteWhere(ctx context.Context, op string, limit int, match func(storage.Record) bool) ([]storage.Record, error) {
 	if err := unavailable(ctx, op); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var removed []core.Record
+	var removed []storage.Record
 	for id, rec := range s.records {
 		if limit > 0 && len(removed) == limit {
 			break
 		}
 		if match(rec) {
-			removed = append(removed, core.Record{ID: id, UserID: rec.UserID, Handle: rec.Handle})
+			removed = append(removed, storage.Record{ID: id, UserID: rec.UserID, Handle: rec.Handle})
 			delete(s.records, id)
 		}
 	}
 	return removed, nil
 }
 
-// Ping implements core.Store.
+// Ping implements storage.Store.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := unavailable(ctx, "ping"); err != nil {
 		return err

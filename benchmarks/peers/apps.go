@@ -22,6 +22,7 @@ import (
 	"github.com/gin-gonic/gin"
 	gorillasessions "github.com/gorilla/sessions"
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/echosession"
 	"github.com/hybridsession/hybridsession/ginsession"
 	"github.com/hybridsession/hybridsession/gormstore"
@@ -72,7 +73,7 @@ type App struct {
 	// Manager is hybridsession's manager and Sessions its gormstore, nil for
 	// the other apps.
 	Manager  *core.Manager
-	Sessions core.Store
+	Sessions storage.Store
 
 	closers []func()
 }

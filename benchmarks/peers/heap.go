@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 )
 
 // acceptStore takes every write and finds nothing, so that only the
 // cache's own memory is measured.
-type acceptStore struct{ core.Store }
+type acceptStore struct{ storage.Store }
 
-func (acceptStore) Create(context.Context, core.Record) error { return nil }
+func (acceptStore) Create(context.Context, storage.Record) error { return nil }
 
 // HeapResult is the heap the cache holds for n sessions.
 type HeapResult struct {
@@ -34,8 +35,8 @@ func CacheHeap(n int) (HeapResult, error) {
 	})
 	now := time.Now()
 	put := func(c *core.Cache, i int) error {
-		return c.Create(context.Background(), core.Record{
-			ID: core.RecordID(strconv.Itoa(i)), UserID: "user" + strconv.Itoa(i), Data: append([]byte(nil), data...),
+		return c.Create(context.Background(), storage.Record{
+			ID: storage.RecordID(strconv.Itoa(i)), UserID: "user" + strconv.Itoa(i), Data: append([]byte(nil), data...),
 			Version: 1, Persistent: true, CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour),
 		})
 	}

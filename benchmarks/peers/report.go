@@ -187,7 +187,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 		}
 		p("\n")
 		if sc.CleanupRows > 0 || sc.CleanupErr != "" {
-			p("Cleanup: `core.DeleteExpired` removed %d expired rows (out of %d expired and %d live) in %d batches in %v",
+			p("Cleanup: `storage.DeleteExpired` removed %d expired rows (out of %d expired and %d live) in %d batches in %v",
 				sc.CleanupRows, sc.Large, sc.Large, sc.CleanupBatches, sc.CleanupTime.Round(time.Millisecond))
 			if sc.CleanupErr != "" {
 				p(" (stopped: %s)", sc.CleanupErr)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -52,7 +52,7 @@ FROM generate_series(1, $1::int) AS i`
 // Scale compares hybridsession+Gin's read route with Small and with Large
 // sessions in PostgreSQL, with its cache on and off, in interleaved rounds
 // over loopback; then, if asked, it deletes Large expired rows with
-// core.DeleteExpired while the uncached read route is under load.
+// storage.DeleteExpired while the uncached read route is under load.
 func Scale(ctx context.Context, env Env, opts ScaleOptions) (*ScaleResult, error) {
 	logf := func(format string, args ...any) {
 		if opts.Log != nil {
@@ -153,7 +153,7 @@ func Scale(ctx context.Context, env Env, opts ScaleOptions) (*ScaleResult, error
 		defer close(done)
 		defer stop()
 		start := time.Now()
-		n, err := core.DeleteExpired(cleanCtx, apps[1][1].Sessions, time.Now(), 0, func(int) { res.CleanupBatches++ })
+		n, err := storage.DeleteExpired(cleanCtx, apps[1][1].Sessions, time.Now(), 0, func(int) { res.CleanupBatches++ })
 		res.CleanupTime, res.CleanupRows = time.Since(start), n
 		if err != nil {
 			res.CleanupErr = err.Error()

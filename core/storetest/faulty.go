@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 )
 
-// Op names a method of core.Store, for Faulty's counters.
+// Op names a method of storage.Store, for Faulty's counters.
 type Op int
 
-// The operations of core.Store.
+// The operations of storage.Store.
 const (
 	Find Op = iota
 	Create
@@ -34,28 +35,28 @@ var opNames = [numOps]string{"find", "create", "update", "update locked", "touch
 
 func (op Op) String() string { return opNames[op] }
 
-// Faulty wraps a core.Store for tests: it counts the calls that reach the
+// Faulty wraps a storage.Store for tests: it counts the calls that reach the
 // store, and while it is down it fails every call with an error wrapping
 // core.ErrUnavailable, as a database that went away would. Use it to check
 // that a code path makes no store call, or how it behaves in an outage. It
 // is safe for concurrent use.
 type Faulty struct {
-	next      core.Store
+	next      storage.Store
 	down      atomic.Bool
 	lose      atomic.Bool
 	calls, ok [numOps]atomic.Int64
 }
 
 var (
-	_ core.Store    = (*Faulty)(nil)
-	_ core.KeyStore = (*Faulty)(nil)
+	_ storage.Store    = (*Faulty)(nil)
+	_ storage.KeyStore = (*Faulty)(nil)
 )
 
 // NewFaulty wraps next, up and with zero counts.
-func NewFaulty(next core.Store) *Faulty { return &Faulty{next: next} }
+func NewFaulty(next storage.Store) *Faulty { return &Faulty{next: next} }
 
 // Next returns the wrapped store, for reaching it without being counted.
-func (f *Faulty) Next() core.Store { return f.next }
+func (f *Faulty) Next() storage.Store { return f.next }
 
 // SetDown makes every later call fail (true) or pass through (false).
 func (f *Faulty) SetDown(down bool) { f.down.Store(down) }
@@ -109,8 +110,8 @@ func (f *Faulty) call(op Op, run func() error) error {
 	return err
 }
 
-// Find implements core.Store.
-func (f *Faulty) Find(ctx context.Context, id string, now time.Time) (rec core.Record, found bool, err error) {
+// Find implements storage.Store.
+func (f *Faulty) Find(ctx context.Context, id string, now time.Time) (rec storage.Record, found bool, err error) {
 	err = f.call(Find, func() (err error) {
 		rec, found, err = f.next.Find(ctx, id, now)
 		return err
@@ -118,32 +119,32 @@ func (f *Faulty) Find(ctx context.Context, id string, now time.Time) (rec core.R
 	return rec, found, err
 }
 
-// Create implements core.Store.
-func (f *Faulty) Create(ctx context.Context, rec core.Record) error {
+// Create implements storage.Store.
+func (f *Faulty) Create(ctx context.Context, rec storage.Record) error {
 	return f.call(Create, func() error { return f.next.Create(ctx, rec) })
 }
 
-// Update implements core.Store.
-func (f *Faulty) Update(ctx context.Context, rec core.Record, now time.Time) error {
+// Update implements storage.Store.
+func (f *Faulty) Update(ctx context.Context, rec storage.Record, now time.Time) error {
 	return f.call(Update, func() error { return f.next.Update(ctx, rec, now) })
 }
 
-// Touch implements core.Store.
+// Touch implements storage.Store.
 func (f *Faulty) Touch(ctx context.Context, id string, expiresAt, lastSeenAt, now time.Time) error {
 	return f.call(Touch, func() error { return f.next.Touch(ctx, id, expiresAt, lastSeenAt, now) })
 }
 
-// UpdateLocked implements core.Store.
-func (f *Faulty) UpdateLocked(ctx context.Context, id string, now time.Time, change func(core.Record) (core.Record, error)) error {
+// UpdateLocked implements storage.Store.
+func (f *Faulty) UpdateLocked(ctx context.Context, id string, now time.Time, change func(storage.Record) (storage.Record, error)) error {
 	return f.call(UpdateLocked, func() error { return f.next.UpdateLocked(ctx, id, now, change) })
 }
 
-// Replace implements core.Store.
-func (f *Faulty) Replace(ctx context.Context, oldID string, oldVersion int64, rec core.Record, now time.Time) error {
+// Replace implements storage.Store.
+func (f *Faulty) Replace(ctx context.Context, oldID string, oldVersion int64, rec storage.Record, now time.Time) error {
 	return f.call(Replace, func() error { return f.next.Replace(ctx, oldID, oldVersion, rec, now) })
 }
 
-// Delete implements core.Store.
+// Delete implements storage.Store.
 func (f *Faulty) Delete(ctx context.Context, id string) (deleted bool, err error) {
 	err = f.call(Delete, func() (err error) {
 		deleted, err = f.next.Delete(ctx, id)
@@ -152,8 +153,8 @@ func (f *Faulty) Delete(ctx context.Context, id string) (deleted bool, err error
 	return deleted, err
 }
 
-// ListUser implements core.Store.
-func (f *Faulty) ListUser(ctx context.Context, userID string, now time.Time) (recs []core.Record, err error) {
+// ListUser implements storage.Store.
+func (f *Faulty) ListUser(ctx context.Context, userID string, now time.Time) (recs []storage.Record, err error) {
 	err = f.call(ListUser, func() (err error) {
 		recs, err = f.next.ListUser(ctx, userID, now)
 		return err
@@ -161,23 +162,23 @@ func (f *Faulty) ListUser(ctx context.Context, userID string, now time.Time) (re
 	return recs, err
 }
 
-// DeleteUser implements core.Store.
-func (f *Faulty) DeleteUser(ctx context.Context, userID, keepID string) ([]core.Record, error) {
-	return f.removing(DeleteUser, func() ([]core.Record, error) { return f.next.DeleteUser(ctx, userID, keepID) })
+// DeleteUser implements storage.Store.
+func (f *Faulty) DeleteUser(ctx context.Context, userID, keepID string) ([]storage.Record, error) {
+	return f.removing(DeleteUser, func() ([]storage.Record, error) { return f.next.DeleteUser(ctx, userID, keepID) })
 }
 
-// DeleteExpired implements core.Store.
-func (f *Faulty) DeleteExpired(ctx context.Context, now time.Time, limit int) ([]core.Record, error) {
-	return f.removing(DeleteExpired, func() ([]core.Record, error) { return f.next.DeleteExpired(ctx, now, limit) })
+// DeleteExpired implements storage.Store.
+func (f *Faulty) DeleteExpired(ctx context.Context, now time.Time, limit int) ([]storage.Record, error) {
+	return f.removing(DeleteExpired, func() ([]storage.Record, error) { return f.next.DeleteExpired(ctx, now, limit) })
 }
 
-// DeleteAll implements core.Store.
-func (f *Faulty) DeleteAll(ctx context.Context, limit int) ([]core.Record, error) {
-	return f.removing(DeleteAll, func() ([]core.Record, error) { return f.next.DeleteAll(ctx, limit) })
+// DeleteAll implements storage.Store.
+func (f *Faulty) DeleteAll(ctx context.Context, limit int) ([]storage.Record, error) {
+	return f.removing(DeleteAll, func() ([]storage.Record, error) { return f.next.DeleteAll(ctx, limit) })
 }
 
 // removing runs op, a call that returns the records it removed.
-func (f *Faulty) removing(op Op, run func() ([]core.Record, error)) (removed []core.Record, err error) {
+func (f *Faulty) removing(op Op, run func() ([]storage.Record, error)) (removed []storage.Record, err error) {
 	err = f.call(op, func() (err error) {
 		removed, err = run()
 		return err
@@ -185,16 +186,16 @@ func (f *Faulty) removing(op Op, run func() ([]core.Record, error)) (removed []c
 	return removed, err
 }
 
-// Ping implements core.Store.
+// Ping implements storage.Store.
 func (f *Faulty) Ping(ctx context.Context) error {
 	return f.call(Ping, func() error { return f.next.Ping(ctx) })
 }
 
-// TokenKeys implements core.KeyStore with the keys of the wrapped store,
+// TokenKeys implements storage.KeyStore with the keys of the wrapped store,
 // which must keep them.
-func (f *Faulty) TokenKeys(ctx context.Context) (keys core.TokenKeys, err error) {
+func (f *Faulty) TokenKeys(ctx context.Context) (keys storage.TokenKeys, err error) {
 	err = f.call(TokenKeys, func() (err error) {
-		ks, ok := f.next.(core.KeyStore)
+		ks, ok := f.next.(storage.KeyStore)
 		if !ok {
 			return fmt.Errorf("storetest: %T keeps no token keys", f.next)
 		}

@@ -7,20 +7,21 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/core/storetest"
 	"github.com/hybridsession/hybridsession/memstore"
 )
 
 // While up, Faulty is the store it wraps.
 func TestFaultyConformance(t *testing.T) {
-	storetest.Run(t, func(*testing.T) core.Store { return storetest.NewFaulty(memstore.New()) })
+	storetest.Run(t, func(*testing.T) storage.Store { return storetest.NewFaulty(memstore.New()) })
 }
 
 func TestFaultyCountsAndFails(t *testing.T) {
 	ctx := context.Background()
 	f := storetest.NewFaulty(memstore.New())
 	now := time.Now()
-	rec := core.Record{ID: "a", CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
+	rec := storage.Record{ID: "a", CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
 	if err := f.Create(ctx, rec); err != nil {
 		t.Fatal(err)
 	}

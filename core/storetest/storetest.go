@@ -1,8 +1,8 @@
-// Package storetest checks that a core.Store keeps the contract written in
-// core/store.go. Every store, and every store behind core.NewCache, runs it:
+// Package storetest checks that a storage.Store keeps the contract written in
+// core/storage. Every store, and every store behind core.NewCache, runs it:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) core.Store { return memstore.New() })
+//		storetest.Run(t, func(t *testing.T) storage.Store { return memstore.New() })
 //	}
 package storetest
 
@@ -19,9 +19,10 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 )
 
-// Run checks every promise of the core.Store contract, each in its own
+// Run checks every promise of the storage.Store contract, each in its own
 // parallel subtest. It calls newStore once per subtest, possibly from
 // several goroutines at once; each call must return a store that holds no
 // records, and may register its cleanup with t.Cleanup.
@@ -29,11 +30,11 @@ import (
 // Records are made as core makes them: times in UTC, truncated to the
 // microsecond. A nil and an empty Data are the same (no values), so a store
 // may return either for both.
-func Run(t *testing.T, newStore func(t *testing.T) core.Store) {
+func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Helper()
 	tests := []struct {
 		name string
-		run  func(t *testing.T, s core.Store)
+		run  func(t *testing.T, s storage.Store)
 	}{
 		{"FindMissing", testFindMissing},
 		{"FindExpiryBoundaries", testFindExpiryBoundaries},
@@ -77,7 +78,7 @@ func Run(t *testing.T, newStore func(t *testing.T) core.Store) {
 // second, so that boundary cases cross from no fraction to a fraction.
 func clock() time.Time { return time.Now().UTC().Truncate(time.Second) }
 
-// newID returns a fresh record id shaped like core.RecordID's.
+// newID returns a fresh record id shaped like storage.RecordID's.
 func newID() string {
 	var b [32]byte
 	rand.Read(b[:])
@@ -85,8 +86,8 @@ func newID() string {
 }
 
 // live returns a new record, unexpired at now, with every field set.
-func live(now time.Time) core.Record {
-	return core.Record{
+func live(now time.Time) storage.Record {
+	return storage.Record{
 		ID:         newID(),
 		UserID:     "user-1",
 		Data:       []byte("\x01\x01\x05count\x011"),
@@ -105,13 +106,13 @@ func live(now time.Time) core.Record {
 }
 
 // expired returns a new record that expired an hour before now.
-func expired(now time.Time) core.Record {
+func expired(now time.Time) storage.Record {
 	rec := live(now.Add(-2 * time.Hour))
 	rec.ExpiresAt = now.Add(-time.Hour)
 	return rec
 }
 
-func create(t *testing.T, s core.Store, rec core.Record) core.Record {
+func create(t *testing.T, s storage.Store, rec storage.Record) storage.Record {
 	t.Helper()
 	if err := s.Create(t.Context(), rec); err != nil {
 		t.Fatalf("Create(%s) error = %v, want nil", rec.ID, err)
@@ -121,7 +122,7 @@ func create(t *testing.T, s core.Store, rec core.Record) core.Record {
 }
 
 // find returns the record id, failing the test when it is not found at now.
-func find(t *testing.T, s core.Store, id string, now time.Time) core.Record {
+func find(t *testing.T, s storage.Store, id string, now time.Time) storage.Record {
 	t.Helper()
 	rec, found, err := s.Find(t.Context(), id, now)
 	if err != nil || !found {
@@ -131,7 +132,7 @@ func find(t *testing.T, s core.Store, id string, now time.Time) core.Record {
 }
 
 // missing fails the test unless Find of id at now finds nothing.
-func missing(t *testing.T, s core.Store, id string, now time.Time) {
+func missing(t *testing.T, s storage.Store, id string, now time.Time) {
 	t.Helper()
 	rec, found, err := s.Find(t.Context(), id, now)
 	if err != nil || found {
@@ -140,7 +141,7 @@ func missing(t *testing.T, s core.Store, id string, now time.Time) {
 }
 
 // same fails the test unless got equals want field by field.
-func same(t *testing.T, got, want core.Record) {
+func same(t *testing.T, got, want storage.Record) {
 	t.Helper()
 	if got.ID != want.ID {
 		t.Errorf("ID = %q, want %q", got.ID, want.ID)
@@ -161,7 +162,7 @@ func same(t *testing.T, got, want core.Record) {
 }
 
 // sameMeta fails the test unless got has want's times and metadata.
-func sameMeta(t *testing.T, got, want core.Record) {
+func sameMeta(t *testing.T, got, want storage.Record) {
 	t.Helper()
 	if got.Handle != want.Handle || got.IP != want.IP || got.UserAgent != want.UserAgent {
 		t.Errorf("record %s: Handle, IP, UserAgent = %q, %q, %q; want %q, %q, %q", want.ID, got.Handle, got.IP, got.UserAgent, want.Handle, want.IP, want.UserAgent)
@@ -182,19 +183,19 @@ func sameMeta(t *testing.T, got, want core.Record) {
 	}
 }
 
-// wantConflict fails the test unless err wraps core.ErrConflict.
+// wantConflict fails the test unless err wraps storage.ErrConflict.
 func wantConflict(t *testing.T, call string, err error) {
 	t.Helper()
-	if !errors.Is(err, core.ErrConflict) {
-		t.Errorf("%s error = %v, want an error wrapping core.ErrConflict", call, err)
+	if !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("%s error = %v, want an error wrapping storage.ErrConflict", call, err)
 	}
 }
 
-func testFindMissing(t *testing.T, s core.Store) {
+func testFindMissing(t *testing.T, s storage.Store) {
 	missing(t, s, newID(), clock())
 }
 
-func testFindExpiryBoundaries(t *testing.T, s core.Store) {
+func testFindExpiryBoundaries(t *testing.T, s storage.Store) {
 	now := clock()
 	tests := []struct {
 		name           string
@@ -232,7 +233,7 @@ func testFindExpiryBoundaries(t *testing.T, s core.Store) {
 	}
 }
 
-func testCreateRoundTrip(t *testing.T, s core.Store) {
+func testCreateRoundTrip(t *testing.T, s storage.Store) {
 	now := clock()
 	allBytes := make([]byte, 256)
 	for i := range allBytes {
@@ -242,22 +243,22 @@ func testCreateRoundTrip(t *testing.T, s core.Store) {
 	rand.Read(large)
 	tests := []struct {
 		name   string
-		change func(*core.Record)
+		change func(*storage.Record)
 	}{
-		{"every field set", func(*core.Record) {}},
-		{"anonymous with nil data", func(r *core.Record) { r.UserID, r.Data = "", nil }},
-		{"empty data", func(r *core.Record) { r.Data = []byte{} }},
-		{"every byte value", func(r *core.Record) { r.Data = allBytes }},
-		{"64 KiB of data", func(r *core.Record) { r.Data = large }},
-		{"unicode user id", func(r *core.Record) { r.UserID = "ünïcødé@example.com 🍪" }},
-		{"not persistent", func(r *core.Record) { r.Persistent = false }},
-		{"microsecond times", func(r *core.Record) {
+		{"every field set", func(*storage.Record) {}},
+		{"anonymous with nil data", func(r *storage.Record) { r.UserID, r.Data = "", nil }},
+		{"empty data", func(r *storage.Record) { r.Data = []byte{} }},
+		{"every byte value", func(r *storage.Record) { r.Data = allBytes }},
+		{"64 KiB of data", func(r *storage.Record) { r.Data = large }},
+		{"unicode user id", func(r *storage.Record) { r.UserID = "ünïcødé@example.com 🍪" }},
+		{"not persistent", func(r *storage.Record) { r.Persistent = false }},
+		{"microsecond times", func(r *storage.Record) {
 			r.CreatedAt = now.Add(-time.Minute - 123456*time.Microsecond)
 			r.Deadline = now.Add(time.Hour + time.Microsecond)
 			r.ExpiresAt = now.Add(time.Minute + 999999*time.Microsecond)
 		}},
-		{"version zero becomes 1", func(r *core.Record) { r.Version = 0 }},
-		{"version 7 becomes 1", func(r *core.Record) { r.Version = 7 }},
+		{"version zero becomes 1", func(r *storage.Record) { r.Version = 0 }},
+		{"version 7 becomes 1", func(r *storage.Record) { r.Version = 7 }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -269,7 +270,7 @@ func testCreateRoundTrip(t *testing.T, s core.Store) {
 	}
 }
 
-func testCreateNeverOverwrites(t *testing.T, s core.Store) {
+func testCreateNeverOverwrites(t *testing.T, s storage.Store) {
 	now := clock()
 	first := create(t, s, live(now))
 	second := live(now)
@@ -281,11 +282,11 @@ func testCreateNeverOverwrites(t *testing.T, s core.Store) {
 	same(t, find(t, s, first.ID, now), first)
 }
 
-func testUpdate(t *testing.T, s core.Store) {
+func testUpdate(t *testing.T, s storage.Store) {
 	now := clock()
 	rec := create(t, s, live(now))
 	for version := int64(1); version <= 3; version++ {
-		next := core.Record{
+		next := storage.Record{
 			ID:         rec.ID,
 			UserID:     "user-2",
 			Data:       []byte{byte(version), 0, 0xff},
@@ -303,13 +304,13 @@ func testUpdate(t *testing.T, s core.Store) {
 	}
 }
 
-func testUpdateConflicts(t *testing.T, s core.Store) {
+func testUpdateConflicts(t *testing.T, s storage.Store) {
 	now := clock()
 	tests := []struct {
 		name  string
-		setup func(t *testing.T) (stored *core.Record, update core.Record)
+		setup func(t *testing.T) (stored *storage.Record, update storage.Record)
 	}{
-		{"older version", func(t *testing.T) (*core.Record, core.Record) {
+		{"older version", func(t *testing.T) (*storage.Record, storage.Record) {
 			rec := create(t, s, live(now))
 			next := rec
 			next.Data = []byte("changed")
@@ -321,16 +322,16 @@ func testUpdateConflicts(t *testing.T, s core.Store) {
 			stale.Data = []byte("stale")
 			return &next, stale
 		}},
-		{"newer version", func(t *testing.T) (*core.Record, core.Record) {
+		{"newer version", func(t *testing.T) (*storage.Record, storage.Record) {
 			rec := create(t, s, live(now))
 			ahead := rec
 			ahead.Version, ahead.Data = 2, []byte("ahead")
 			return &rec, ahead
 		}},
-		{"missing record is not inserted", func(t *testing.T) (*core.Record, core.Record) {
+		{"missing record is not inserted", func(t *testing.T) (*storage.Record, storage.Record) {
 			return nil, live(now)
 		}},
-		{"expired record", func(t *testing.T) (*core.Record, core.Record) {
+		{"expired record", func(t *testing.T) (*storage.Record, storage.Record) {
 			rec := create(t, s, expired(now))
 			next := rec
 			next.ExpiresAt, next.Data = now.Add(time.Hour), []byte("revived")
@@ -351,7 +352,7 @@ func testUpdateConflicts(t *testing.T, s core.Store) {
 	}
 }
 
-func testUpdateConcurrent(t *testing.T, s core.Store) {
+func testUpdateConcurrent(t *testing.T, s storage.Store) {
 	const n = 16
 	now := clock()
 	rec := create(t, s, live(now))
@@ -388,15 +389,15 @@ func testUpdateConcurrent(t *testing.T, s core.Store) {
 	}
 }
 
-func testUpdateLocked(t *testing.T, s core.Store) {
+func testUpdateLocked(t *testing.T, s storage.Store) {
 	now := clock()
 	rec := create(t, s, live(now))
-	var seen core.Record
+	var seen storage.Record
 	next := rec
 	next.UserID, next.Data, next.Persistent = "user-3", []byte("locked"), !rec.Persistent
 	next.ExpiresAt = now.Add(90 * time.Minute)
 	next.Version = 99 // the store sets the version
-	err := s.UpdateLocked(t.Context(), rec.ID, now, func(cur core.Record) (core.Record, error) {
+	err := s.UpdateLocked(t.Context(), rec.ID, now, func(cur storage.Record) (storage.Record, error) {
 		seen = cur
 		return next, nil
 	})
@@ -408,11 +409,11 @@ func testUpdateLocked(t *testing.T, s core.Store) {
 	same(t, find(t, s, rec.ID, now), next)
 }
 
-func testUpdateLockedMissing(t *testing.T, s core.Store) {
+func testUpdateLockedMissing(t *testing.T, s storage.Store) {
 	now := clock()
 	for name, id := range map[string]string{"missing": newID(), "expired": create(t, s, expired(now)).ID} {
 		called := false
-		err := s.UpdateLocked(t.Context(), id, now, func(cur core.Record) (core.Record, error) {
+		err := s.UpdateLocked(t.Context(), id, now, func(cur storage.Record) (storage.Record, error) {
 			called = true
 			return cur, nil
 		})
@@ -423,11 +424,11 @@ func testUpdateLockedMissing(t *testing.T, s core.Store) {
 	}
 }
 
-func testUpdateLockedAbort(t *testing.T, s core.Store) {
+func testUpdateLockedAbort(t *testing.T, s storage.Store) {
 	now := clock()
 	rec := create(t, s, live(now))
 	abort := errors.New("too large")
-	err := s.UpdateLocked(t.Context(), rec.ID, now, func(cur core.Record) (core.Record, error) {
+	err := s.UpdateLocked(t.Context(), rec.ID, now, func(cur storage.Record) (storage.Record, error) {
 		cur.Data = []byte("never stored")
 		return cur, abort
 	})
@@ -440,7 +441,7 @@ func testUpdateLockedAbort(t *testing.T, s core.Store) {
 // testUpdateLockedConcurrent: locked updates of one record, each appending
 // to what it read, all run and none is lost, also against optimistic
 // updates that conflict with them.
-func testUpdateLockedConcurrent(t *testing.T, s core.Store) {
+func testUpdateLockedConcurrent(t *testing.T, s storage.Store) {
 	const n = 16
 	now := clock()
 	rec := create(t, s, live(now))
@@ -448,7 +449,7 @@ func testUpdateLockedConcurrent(t *testing.T, s core.Store) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			errs[i] = s.UpdateLocked(t.Context(), rec.ID, now, func(cur core.Record) (core.Record, error) {
+			errs[i] = s.UpdateLocked(t.Context(), rec.ID, now, func(cur storage.Record) (storage.Record, error) {
 				cur.Data = append(bytes.Clone(cur.Data), byte(i))
 				return cur, nil
 			})
@@ -483,7 +484,7 @@ func testUpdateLockedConcurrent(t *testing.T, s core.Store) {
 	}
 }
 
-func testTouch(t *testing.T, s core.Store) {
+func testTouch(t *testing.T, s storage.Store) {
 	now := clock()
 	rec := create(t, s, live(now))
 	for i, expiresAt := range []time.Time{now.Add(time.Hour + time.Microsecond), now.Add(time.Second)} {
@@ -496,7 +497,7 @@ func testTouch(t *testing.T, s core.Store) {
 	}
 }
 
-func testTouchLastSeenNeverBackwards(t *testing.T, s core.Store) {
+func testTouchLastSeenNeverBackwards(t *testing.T, s storage.Store) {
 	now := clock()
 	rec := create(t, s, live(now))
 	if err := s.Touch(t.Context(), rec.ID, rec.ExpiresAt, rec.LastSeenAt.Add(-time.Minute), now); err != nil {
@@ -505,7 +506,7 @@ func testTouchLastSeenNeverBackwards(t *testing.T, s core.Store) {
 	same(t, find(t, s, rec.ID, now), rec)
 }
 
-func testTouchMissingOrExpired(t *testing.T, s core.Store) {
+func testTouchMissingOrExpired(t *testing.T, s storage.Store) {
 	now := clock()
 	id := newID()
 	if err := s.Touch(t.Context(), id, now.Add(time.Hour), now, now); err != nil {
@@ -523,7 +524,7 @@ func testTouchMissingOrExpired(t *testing.T, s core.Store) {
 	missing(t, s, old.ID, now)
 }
 
-func testReplace(t *testing.T, s core.Store) {
+func testReplace(t *testing.T, s storage.Store) {
 	now := clock()
 	old := create(t, s, live(now))
 	next := live(now)
@@ -537,7 +538,7 @@ func testReplace(t *testing.T, s core.Store) {
 	same(t, find(t, s, next.ID, now), next)
 }
 
-func testReplaceConflicts(t *testing.T, s core.Store) {
+func testReplaceConflicts(t *testing.T, s storage.Store) {
 	now := clock()
 	tests := []struct {
 		name  string
@@ -572,7 +573,7 @@ func testReplaceConflicts(t *testing.T, s core.Store) {
 
 // testReplaceStaleVersion: a renewal that read the record before another
 // request updated it must not delete that update with the old record.
-func testReplaceStaleVersion(t *testing.T, s core.Store) {
+func testReplaceStaleVersion(t *testing.T, s storage.Store) {
 	now := clock()
 	old := create(t, s, live(now))
 	updated := old
@@ -600,7 +601,7 @@ func testReplaceStaleVersion(t *testing.T, s core.Store) {
 // either the Replace wins and every Update conflicts, or an Update wins and
 // the Replace conflicts (it read an older version) and the record keeps
 // the winning update.
-func testReplaceAgainstUpdate(t *testing.T, s core.Store) {
+func testReplaceAgainstUpdate(t *testing.T, s storage.Store) {
 	const rounds, updates = 20, 4
 	now := clock()
 	for round := range rounds {
@@ -655,7 +656,7 @@ func testReplaceAgainstUpdate(t *testing.T, s core.Store) {
 	}
 }
 
-func testReplaceOntoExistingID(t *testing.T, s core.Store) {
+func testReplaceOntoExistingID(t *testing.T, s storage.Store) {
 	now := clock()
 	old := create(t, s, live(now))
 	taken := create(t, s, live(now))
@@ -668,11 +669,11 @@ func testReplaceOntoExistingID(t *testing.T, s core.Store) {
 	same(t, find(t, s, taken.ID, now), taken)
 }
 
-func testReplaceConcurrent(t *testing.T, s core.Store) {
+func testReplaceConcurrent(t *testing.T, s storage.Store) {
 	const n = 8
 	now := clock()
 	old := create(t, s, live(now))
-	recs := make([]core.Record, n)
+	recs := make([]storage.Record, n)
 	errs := make([]error, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -701,7 +702,7 @@ func testReplaceConcurrent(t *testing.T, s core.Store) {
 	missing(t, s, old.ID, now)
 }
 
-func testDelete(t *testing.T, s core.Store) {
+func testDelete(t *testing.T, s storage.Store) {
 	now := clock()
 	rec := create(t, s, live(now))
 	other := create(t, s, live(now))
@@ -717,7 +718,7 @@ func testDelete(t *testing.T, s core.Store) {
 
 // testDeleteConcurrent: of 8 concurrent Deletes of one record, exactly one
 // reports that it deleted it, so that its event is reported once.
-func testDeleteConcurrent(t *testing.T, s core.Store) {
+func testDeleteConcurrent(t *testing.T, s storage.Store) {
 	for range 5 {
 		rec := create(t, s, live(clock()))
 		var wins atomic.Int32
@@ -741,7 +742,7 @@ func testDeleteConcurrent(t *testing.T, s core.Store) {
 }
 
 // ids returns the ids of recs, sorted.
-func ids(recs []core.Record) []string {
+func ids(recs []storage.Record) []string {
 	out := make([]string, len(recs))
 	for i, r := range recs {
 		out[i] = r.ID
@@ -752,12 +753,12 @@ func ids(recs []core.Record) []string {
 
 // wantRemoved fails the test unless removed holds exactly want, by ID,
 // UserID and Handle.
-func wantRemoved(t *testing.T, call string, removed, want []core.Record) {
+func wantRemoved(t *testing.T, call string, removed, want []storage.Record) {
 	t.Helper()
 	if got, w := ids(removed), ids(want); !slices.Equal(got, w) {
 		t.Fatalf("%s removed %q, want %q", call, got, w)
 	}
-	byID := map[string]core.Record{}
+	byID := map[string]storage.Record{}
 	for _, r := range want {
 		byID[r.ID] = r
 	}
@@ -768,9 +769,9 @@ func wantRemoved(t *testing.T, call string, removed, want []core.Record) {
 	}
 }
 
-func testListUser(t *testing.T, s core.Store) {
+func testListUser(t *testing.T, s storage.Store) {
 	now := clock()
-	var want []core.Record
+	var want []storage.Record
 	for range 3 {
 		rec := live(now)
 		rec.UserID = "alice"
@@ -792,7 +793,7 @@ func testListUser(t *testing.T, s core.Store) {
 		t.Fatalf("ListUser = %q, want the live sessions of alice %q", g, w)
 	}
 	for _, r := range got {
-		w := want[slices.IndexFunc(want, func(w core.Record) bool { return w.ID == r.ID })]
+		w := want[slices.IndexFunc(want, func(w storage.Record) bool { return w.ID == r.ID })]
 		sameMeta(t, r, w)
 		if r.UserID != "alice" || r.Version != 1 || r.Persistent != w.Persistent {
 			t.Errorf("ListUser record %s: UserID %q, Version %d, Persistent %v; want alice, 1, %v", r.ID, r.UserID, r.Version, r.Persistent, w.Persistent)
@@ -800,14 +801,14 @@ func testListUser(t *testing.T, s core.Store) {
 	}
 }
 
-func testDeleteUser(t *testing.T, s core.Store) {
+func testDeleteUser(t *testing.T, s storage.Store) {
 	now := clock()
-	var want []core.Record
-	for _, rec := range []core.Record{live(now), live(now), expired(now)} {
+	var want []storage.Record
+	for _, rec := range []storage.Record{live(now), live(now), expired(now)} {
 		rec.UserID = "alice"
 		want = append(want, create(t, s, rec))
 	}
-	var kept []core.Record
+	var kept []storage.Record
 	for _, user := range []string{"bob", "", "alice2", "Alice"} {
 		rec := live(now)
 		rec.UserID = user
@@ -832,9 +833,9 @@ func testDeleteUser(t *testing.T, s core.Store) {
 	}
 }
 
-func testDeleteUserKeeping(t *testing.T, s core.Store) {
+func testDeleteUserKeeping(t *testing.T, s storage.Store) {
 	now := clock()
-	var recs []core.Record
+	var recs []storage.Record
 	for range 3 {
 		rec := live(now)
 		rec.UserID = "alice"
@@ -844,26 +845,26 @@ func testDeleteUserKeeping(t *testing.T, s core.Store) {
 	if err != nil {
 		t.Fatalf("DeleteUser error = %v, want nil", err)
 	}
-	wantRemoved(t, "DeleteUser keeping one", got, []core.Record{recs[0], recs[2]})
+	wantRemoved(t, "DeleteUser keeping one", got, []storage.Record{recs[0], recs[2]})
 	same(t, find(t, s, recs[1].ID, now), recs[1])
 }
 
-func testDeleteExpired(t *testing.T, s core.Store) {
+func testDeleteExpired(t *testing.T, s storage.Store) {
 	now := clock()
-	var gone []core.Record
+	var gone []storage.Record
 	for _, ago := range []time.Duration{time.Hour, time.Second, time.Microsecond, 0} {
 		rec := live(now.Add(-2 * time.Hour))
 		rec.ExpiresAt = now.Add(-ago)
 		gone = append(gone, create(t, s, rec))
 	}
-	var kept []core.Record
+	var kept []storage.Record
 	for _, left := range []time.Duration{time.Microsecond, time.Hour} {
 		rec := live(now)
 		rec.ExpiresAt = now.Add(left)
 		kept = append(kept, create(t, s, rec))
 	}
 
-	var removed []core.Record
+	var removed []storage.Record
 	for _, want := range []int{3, 1, 0} {
 		got, err := s.DeleteExpired(t.Context(), now, 3)
 		if err != nil || len(got) != want {
@@ -880,13 +881,13 @@ func testDeleteExpired(t *testing.T, s core.Store) {
 	}
 }
 
-func testDeleteAll(t *testing.T, s core.Store) {
+func testDeleteAll(t *testing.T, s storage.Store) {
 	now := clock()
-	var all []core.Record
-	for _, rec := range []core.Record{live(now), live(now), live(now), expired(now)} {
+	var all []storage.Record
+	for _, rec := range []storage.Record{live(now), live(now), live(now), expired(now)} {
 		all = append(all, create(t, s, rec))
 	}
-	var removed []core.Record
+	var removed []storage.Record
 	for _, want := range []int{3, 1, 0} {
 		got, err := s.DeleteAll(t.Context(), 3)
 		if err != nil || len(got) != want {
@@ -900,13 +901,13 @@ func testDeleteAll(t *testing.T, s core.Store) {
 	}
 }
 
-func testPing(t *testing.T, s core.Store) {
+func testPing(t *testing.T, s storage.Store) {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Errorf("Ping error = %v, want nil", err)
 	}
 }
 
-func testCancelledContext(t *testing.T, s core.Store) {
+func testCancelledContext(t *testing.T, s storage.Store) {
 	now := clock()
 	rec := create(t, s, live(now))
 	fresh := live(now)
@@ -923,7 +924,7 @@ func testCancelledContext(t *testing.T, s core.Store) {
 		{"Update", func() error { return s.Update(ctx, changed, now) }},
 		{"Touch", func() error { return s.Touch(ctx, rec.ID, now.Add(time.Hour), now, now) }},
 		{"UpdateLocked", func() error {
-			return s.UpdateLocked(ctx, rec.ID, now, func(cur core.Record) (core.Record, error) { return changed, nil })
+			return s.UpdateLocked(ctx, rec.ID, now, func(cur storage.Record) (storage.Record, error) { return changed, nil })
 		}},
 		{"Replace", func() error { return s.Replace(ctx, rec.ID, rec.Version, fresh, now) }},
 		{"Delete", func() error { _, err := s.Delete(ctx, rec.ID); return err }},

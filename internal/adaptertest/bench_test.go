@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/gormstore"
 	"github.com/hybridsession/hybridsession/internal/testdb"
 	"github.com/hybridsession/hybridsession/memstore"
@@ -47,7 +48,7 @@ var (
 
 var uncached = core.Config{Cache: core.CacheOptions{TTL: -1}}
 
-func benchManager(b *testing.B, store core.Store, cfg core.Config) *core.Manager {
+func benchManager(b *testing.B, store storage.Store, cfg core.Config) *core.Manager {
 	b.Helper()
 	m, err := core.NewManager(store, cfg)
 	if err != nil {
@@ -57,7 +58,7 @@ func benchManager(b *testing.B, store core.Store, cfg core.Config) *core.Manager
 }
 
 // sqliteStore returns a migrated gormstore on a fresh SQLite file.
-func sqliteStore(b *testing.B) core.Store {
+func sqliteStore(b *testing.B) storage.Store {
 	b.Helper()
 	db, _ := testdb.Open(b, testdb.SQLite)
 	store, err := gormstore.New(db, gormstore.Options{})

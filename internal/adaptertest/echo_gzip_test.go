@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/core/storetest"
 	"github.com/hybridsession/hybridsession/echosession"
 	"github.com/hybridsession/hybridsession/memstore"
@@ -59,7 +60,7 @@ var echoGzipAnswers = []struct {
 
 // newEchoGzip builds an Echo app over store with echosession and gz in the
 // given order.
-func newEchoGzip(t *testing.T, store core.Store, chain func(session, gz echo.MiddlewareFunc) []echo.MiddlewareFunc,
+func newEchoGzip(t *testing.T, store storage.Store, chain func(session, gz echo.MiddlewareFunc) []echo.MiddlewareFunc,
 	gz echo.MiddlewareFunc, answer func(c echo.Context) error) http.Handler {
 	t.Helper()
 	m, err := core.NewManager(store, core.Config{})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/internal/dbopen"
 )
 
@@ -134,7 +135,7 @@ func ParseConfig(name, defaultAddr string, args []string, getenv func(string) st
 	fs.DurationVar(&cfg.CleanupInterval, "cleanup-interval", cfg.CleanupInterval, "delete expired sessions this often; 0 is off (env SESSION_CLEANUP_INTERVAL)")
 	fs.IntVar(&cfg.MaxSessions, "max-sessions", cfg.MaxSessions, "most live sessions of one user: a login past it ends the user's least recently seen session; 0 is no cap (env SESSION_MAX_PER_USER)")
 	fs.DurationVar(&cfg.FreshAge, "fresh-age", cfg.FreshAge, "how recent a login must be for POST /sensitive (env SESSION_FRESH_AGE)")
-	fs.StringVar(&tokenKeys, "token-key", tokenKeys, fmt.Sprintf("base64 `secrets` of at least %d bytes that tag session tokens, comma-separated, the first signing; default: the key kept in the database (env SESSION_TOKEN_KEY)", core.MinTokenKeyBytes))
+	fs.StringVar(&tokenKeys, "token-key", tokenKeys, fmt.Sprintf("base64 `secrets` of at least %d bytes that tag session tokens, comma-separated, the first signing; default: the key kept in the database (env SESSION_TOKEN_KEY)", storage.MinTokenKeyBytes))
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: %s [flags]\n\nA hybridsession example app. Flags:\n\n", name)
 		fs.PrintDefaults()
@@ -172,8 +173,8 @@ func parseTokenKeys(s string) ([][]byte, error) {
 		switch {
 		case err != nil:
 			return nil, fmt.Errorf("token key %d (-token-key, SESSION_TOKEN_KEY) is not base64", i+1)
-		case len(key) < core.MinTokenKeyBytes:
-			return nil, fmt.Errorf("token key %d (-token-key, SESSION_TOKEN_KEY) is %d bytes; it must be at least %d (openssl rand -base64 32)", i+1, len(key), core.MinTokenKeyBytes)
+		case len(key) < storage.MinTokenKeyBytes:
+			return nil, fmt.Errorf("token key %d (-token-key, SESSION_TOKEN_KEY) is %d bytes; it must be at least %d (openssl rand -base64 32)", i+1, len(key), storage.MinTokenKeyBytes)
 		}
 		keys = append(keys, key)
 	}

@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/gormstore"
 	"github.com/hybridsession/hybridsession/internal/dbopen"
 )
@@ -107,7 +107,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defaultDSN = "sessions.db"
 	}
 	dsn := fs.String("dsn", defaultDSN, "postgres:// URL, or else an SQLite file path [DATABASE_URL]")
-	batch := fs.Int("batch", core.DefaultCleanupBatch, "records deleted per statement")
+	batch := fs.Int("batch", storage.DefaultCleanupBatch, "records deleted per statement")
 	quiet := fs.Bool("quiet", false, "print nothing but errors")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -147,7 +147,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fmt.Fprintf(stdout, "deleted %d expired sessions so far (%s)\n", total, since(start))
 		}
 	}
-	n, err := core.DeleteExpired(ctx, store, start, *batch, progress)
+	n, err := storage.DeleteExpired(ctx, store, start, *batch, progress)
 	switch {
 	case ctx.Err() != nil:
 		// n is the running total, counted before the cancellation: the

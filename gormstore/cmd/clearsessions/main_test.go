@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/gormstore"
 	"github.com/hybridsession/hybridsession/internal/dbopen"
 	"github.com/hybridsession/hybridsession/internal/testdb"
@@ -47,8 +47,8 @@ func fill(t *testing.T, path string, expired, live int) []string {
 		if i >= expired {
 			expires = now.Add(time.Hour)
 		}
-		rec := core.Record{
-			ID:        core.RecordID(strings.Repeat("x", i+1)),
+		rec := storage.Record{
+			ID:        storage.RecordID(strings.Repeat("x", i+1)),
 			CreatedAt: now.Add(-2 * time.Hour),
 			Deadline:  expires,
 			ExpiresAt: expires,
