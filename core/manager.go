@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hybridsession/hybridsession/core/storage"
+
+	"github.com/hybridsession/hybridsession/core/adapter"
 )
 
 // Manager loads, tracks and commits the sessions of HTTP requests. It is
@@ -104,8 +106,8 @@ func FromContext(ctx context.Context) (*Session, bool) {
 func (m *Manager) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, r := m.Begin(r)
-		g := NewGuard(s, func(err error) { m.cfg.ErrorHandler(w, r, err) })
-		next.ServeHTTP(WrapWriter(w, g), r)
+		g := adapter.NewGuard(s, func(err error) { m.cfg.ErrorHandler(w, r, err) })
+		next.ServeHTTP(adapter.WrapWriter(w, g), r)
 		if err := g.Finish(w.Header(), http.StatusOK); err != nil {
 			m.cfg.ErrorHandler(w, r, err)
 		}

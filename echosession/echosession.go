@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/adapter"
 )
 
 // Config configures the middleware. The zero value of every field but
@@ -61,7 +62,7 @@ func MiddlewareWithConfig(cfg Config) echo.MiddlewareFunc {
 // nor through any writer an inner middleware put in front of it (such as
 // middleware.Gzip's, which holds the status back until the body comes),
 // so it replaces the handler's response in either order. The committing
-// writer then drops the handler's writes with core.ErrResponseReplaced.
+// writer then drops the handler's writes with adapter.ErrResponseReplaced.
 //
 // The wrapped writer stays in place after the middleware returns, so that
 // the response to an error the handler returned goes through it and
@@ -97,13 +98,13 @@ func (cfg Config) ToMiddleware() (echo.MiddlewareFunc, error) {
 			// DefaultHTTPErrorHandler would then render nothing, leaving
 			// the client a 200 with an empty body. The chain then gets its
 			// writer back, and the guard drops what reaches it.
-			g := core.NewGuard(s, func(err error) {
+			g := adapter.NewGuard(s, func(err error) {
 				prev := res.Writer
 				res.Writer, res.Committed = inner, false
 				c.Error(httpError(c, err))
 				res.Writer = prev
 			})
-			res.Writer = core.WrapWriter(inner, g)
+			res.Writer = adapter.WrapWriter(inner, g)
 			if err := next(c); err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/adapter"
 )
 
 // Config configures the middleware. The zero value of every field but
@@ -64,7 +65,7 @@ func MiddlewareWithConfig(cfg Config) gin.HandlerFunc {
 // When a commit fails, the error handler runs with c.Writer set to the
 // writer the middleware was given, so that the error response goes
 // straight out and not back through the committing writer; that writer
-// then drops the handler's writes with core.ErrResponseReplaced.
+// then drops the handler's writes with adapter.ErrResponseReplaced.
 func (cfg Config) ToMiddleware() (gin.HandlerFunc, error) {
 	if cfg.Manager == nil {
 		return nil, errors.New("ginsession: Config.Manager is nil; pass the *core.Manager returned by core.NewManager")
@@ -85,7 +86,7 @@ func (cfg Config) ToMiddleware() (gin.HandlerFunc, error) {
 		// w.ResponseWriter, then gives the chain back whatever writer it
 		// had (w, or one an inner middleware put in front of it); w drops
 		// what reaches it.
-		w.guard = core.NewGuard(s, func(err error) {
+		w.guard = adapter.NewGuard(s, func(err error) {
 			prev := c.Writer
 			c.Writer = w.ResponseWriter
 			onError(c, err)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/adapter"
 )
 
 // writer runs the guard before a gin.ResponseWriter sends the headers.
@@ -16,7 +16,7 @@ import (
 // intercepted here with the recorded status.
 type writer struct {
 	gin.ResponseWriter
-	guard *core.Guard
+	guard *adapter.Guard
 }
 
 var _ gin.ResponseWriter = (*writer)(nil)
@@ -35,14 +35,14 @@ func (w *writer) WriteHeaderNow() {
 
 func (w *writer) Write(b []byte) (int, error) {
 	if !w.before(w.Status()) {
-		return 0, core.ErrResponseReplaced
+		return 0, adapter.ErrResponseReplaced
 	}
 	return w.ResponseWriter.Write(b)
 }
 
 func (w *writer) WriteString(s string) (int, error) {
 	if !w.before(w.Status()) {
-		return 0, core.ErrResponseReplaced
+		return 0, adapter.ErrResponseReplaced
 	}
 	return w.ResponseWriter.WriteString(s)
 }
@@ -55,7 +55,7 @@ func (w *writer) Flush() {
 
 func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !w.before(http.StatusSwitchingProtocols) {
-		return nil, nil, core.ErrResponseReplaced
+		return nil, nil, adapter.ErrResponseReplaced
 	}
 	return w.ResponseWriter.Hijack()
 }

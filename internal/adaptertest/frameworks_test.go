@@ -125,7 +125,7 @@ func TestEchoHTTPErrorOfCommit(t *testing.T) {
 			}
 			// The handler's own error, when it returns one, comes first:
 			// rendering it is what commits the session; a write the commit
-			// dropped returns core.ErrResponseReplaced, which comes last.
+			// dropped returns adapter.ErrResponseReplaced, which comes last.
 			if !slices.ContainsFunc(got, func(err error) bool {
 				var he *echo.HTTPError
 				return errors.As(err, &he) && he.Code == http.StatusServiceUnavailable &&

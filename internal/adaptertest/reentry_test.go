@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/hybridsession/hybridsession/core"
+	"github.com/hybridsession/hybridsession/core/adapter"
 	"github.com/hybridsession/hybridsession/core/storetest"
 	"github.com/hybridsession/hybridsession/echosession"
 	"github.com/hybridsession/hybridsession/ginsession"
@@ -285,7 +286,7 @@ func TestGuardRenderThroughGuardedWriter(t *testing.T) {
 	var ww http.ResponseWriter
 	renders := 0
 	var renderErr error
-	g := core.NewGuard(s, func(error) {
+	g := adapter.NewGuard(s, func(error) {
 		renders++
 		if renders > 1 {
 			t.Fatalf("render called %d times", renders)
@@ -293,13 +294,13 @@ func TestGuardRenderThroughGuardedWriter(t *testing.T) {
 		ww.WriteHeader(http.StatusTeapot)
 		_, renderErr = io.WriteString(ww, "rendered through the guard")
 	})
-	ww = core.WrapWriter(rec, g)
+	ww = adapter.WrapWriter(rec, g)
 
-	if _, err := io.WriteString(ww, handlerMark); !errors.Is(err, core.ErrResponseReplaced) {
-		t.Errorf("handler's Write = %v, want %v", err, core.ErrResponseReplaced)
+	if _, err := io.WriteString(ww, handlerMark); !errors.Is(err, adapter.ErrResponseReplaced) {
+		t.Errorf("handler's Write = %v, want %v", err, adapter.ErrResponseReplaced)
 	}
-	if _, err := io.WriteString(ww, handlerMark); !errors.Is(err, core.ErrResponseReplaced) {
-		t.Errorf("handler's second Write = %v, want %v", err, core.ErrResponseReplaced)
+	if _, err := io.WriteString(ww, handlerMark); !errors.Is(err, adapter.ErrResponseReplaced) {
+		t.Errorf("handler's second Write = %v, want %v", err, adapter.ErrResponseReplaced)
 	}
 	if err := g.Finish(rec.Header(), http.StatusOK); err != nil {
 		t.Errorf("Finish after a failed commit = %v, want nil (nothing left to commit)", err)
@@ -307,8 +308,8 @@ func TestGuardRenderThroughGuardedWriter(t *testing.T) {
 	if renders != 1 {
 		t.Errorf("render called %d times, want once", renders)
 	}
-	if !errors.Is(renderErr, core.ErrResponseReplaced) {
-		t.Errorf("render's Write through the guarded writer = %v, want %v", renderErr, core.ErrResponseReplaced)
+	if !errors.Is(renderErr, adapter.ErrResponseReplaced) {
+		t.Errorf("render's Write through the guarded writer = %v, want %v", renderErr, adapter.ErrResponseReplaced)
 	}
 	if n := store.Calls(storetest.Create, storetest.Update, storetest.Replace); n != 1 {
 		t.Errorf("%d save attempts, want the one commit", n)
@@ -325,8 +326,8 @@ func TestGuardFinishFails(t *testing.T) {
 	store, s := failingSession(t)
 
 	rec := httptest.NewRecorder()
-	g := core.NewGuard(s, func(error) { t.Errorf("render called after Finish") })
-	ww := core.WrapWriter(rec, g)
+	g := adapter.NewGuard(s, func(error) { t.Errorf("render called after Finish") })
+	ww := adapter.WrapWriter(rec, g)
 	rec.Header().Set("Content-Type", "text/html")
 
 	err := g.Finish(rec.Header(), http.StatusOK)
@@ -337,8 +338,8 @@ func TestGuardFinishFails(t *testing.T) {
 		t.Errorf("Content-Type = %q after the failed commit, want the handler's dropped", ct)
 	}
 	core.DefaultErrorHandler(rec, nil, err)
-	if _, err := io.WriteString(ww, handlerMark); !errors.Is(err, core.ErrResponseReplaced) {
-		t.Errorf("late Write through the guarded writer = %v, want %v", err, core.ErrResponseReplaced)
+	if _, err := io.WriteString(ww, handlerMark); !errors.Is(err, adapter.ErrResponseReplaced) {
+		t.Errorf("late Write through the guarded writer = %v, want %v", err, adapter.ErrResponseReplaced)
 	}
 	if err := g.Finish(rec.Header(), http.StatusOK); err != nil {
 		t.Errorf("second Finish = %v, want nil", err)

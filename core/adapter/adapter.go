@@ -1,4 +1,9 @@
-package core
+// Package adapter is the kit for adapting hybridsession to a web
+// framework: a Guard that commits a session just before a response's
+// headers go out and replaces the response when the commit fails, and a
+// ResponseWriter that runs it. ginsession and echosession are built on it;
+// apps do not need it.
+package adapter
 
 import (
 	"bufio"
@@ -10,7 +15,7 @@ import (
 
 // ErrResponseReplaced is returned by writes of a handler whose response was
 // replaced by an error response because the session could not be committed.
-var ErrResponseReplaced = errors.New("core: response replaced: the session could not be committed")
+var ErrResponseReplaced = errors.New("adapter: response replaced: the session could not be committed")
 
 // guardState is where a Guard is in its one-way journey: pending, then
 // passing or replaced for good.
@@ -21,6 +26,12 @@ const (
 	guardPassing                    // committed; writes go through
 	guardReplaced                   // commit failed; writes through the guard are dropped
 )
+
+// Committer is what a Guard commits: a *core.Session, whose Commit saves
+// it if needed and writes its headers (see core.Session.Commit).
+type Committer interface {
+	Commit(h http.Header, status int) error
+}
 
 // Guard commits a session exactly once, just before a response's headers
 // are written, and replaces the response when the commit fails. The
@@ -35,7 +46,7 @@ const (
 // points its framework at the inner writer, renders, and points it back;
 // after Finish, it renders to the inner writer.
 type Guard struct {
-	session *Session
+	session Committer
 	render  func(err error)
 	state   guardState
 }
@@ -46,7 +57,7 @@ type Guard struct {
 // already replaced when render runs, and drops what reaches it with
 // ErrResponseReplaced (so a render that gets this wrong loses its response
 // but never commits twice or loops).
-func NewGuard(s *Session, render func(err error)) *Guard {
+func NewGuard(s Committer, render func(err error)) *Guard {
 	return &Guard{session: s, render: render}
 }
 
