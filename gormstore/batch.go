@@ -222,8 +222,20 @@ func detach(batch []*write) (context.Context, context.CancelFunc) {
 // order and two of them, from this instance or another, cannot deadlock.
 func byID(a, b *write) int { return strings.Compare(a.rec.ID, b.rec.ID) }
 
-// How many statement variables a batch row takes at most (a NULL time
-// takes none).
+// pgTime and pgOptTime are t as a batch statement's variable: UTC, to the
+// microsecond; pgOptTime gives NULL for the zero time (a nullable column).
+// Batches run on PostgreSQL only, whose driver takes a time.Time as it is:
+// plain values spare GORM a GormValue call and its allocations per column.
+func pgTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func pgOptTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return pgTime(t)
+}
+
+// How many statement variables a batch row takes.
 const (
 	updateVars = 14
 	createVars = 12
@@ -246,9 +258,9 @@ func (s *Store) updateBatch(ctx context.Context, batch []*write) {
 		}
 		q.WriteString("(?::text, ?::bigint, ?::text, ?::bytea, ?::boolean, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::timestamptz, " +
 			"?::text, ?::timestamptz, ?::timestamptz, ?::text, ?::text)")
-		r := toRow(w.rec)
-		vars = append(vars, r.ID, w.rec.Version, r.UserID, r.Data, r.Persistent, r.CreatedAt, r.Deadline, r.ExpiresAt, stamp(w.now),
-			r.Handle, r.AuthenticatedAt, r.LastSeenAt, r.IP, r.UserAgent)
+		r := w.rec
+		vars = append(vars, r.ID, r.Version, r.UserID, data(r.Data), r.Persistent, pgTime(r.CreatedAt), pgTime(r.Deadline), pgTime(r.ExpiresAt), pgTime(w.now),
+			r.Handle, pgOptTime(r.AuthenticatedAt), pgOptTime(r.LastSeenAt), r.IP, r.UserAgent)
 	}
 	q.WriteString(") AS v(id, version, user_id, data, persistent, created_at, deadline, expires_at, cutoff, " +
 		"handle, authenticated_at, last_seen_at, ip, user_agent) " +
@@ -274,9 +286,9 @@ func (s *Store) createBatch(ctx context.Context, batch []*write) {
 		}
 		q.WriteString("(?::text, ?::text, ?::bytea, 1, ?::boolean, ?::timestamptz, ?::timestamptz, ?::timestamptz, " +
 			"?::text, ?::timestamptz, ?::timestamptz, ?::text, ?::text)")
-		r := toRow(w.rec)
-		vars = append(vars, r.ID, r.UserID, r.Data, r.Persistent, r.CreatedAt, r.Deadline, r.ExpiresAt,
-			r.Handle, r.AuthenticatedAt, r.LastSeenAt, r.IP, r.UserAgent)
+		r := w.rec
+		vars = append(vars, r.ID, r.UserID, data(r.Data), r.Persistent, pgTime(r.CreatedAt), pgTime(r.Deadline), pgTime(r.ExpiresAt),
+			r.Handle, pgOptTime(r.AuthenticatedAt), pgOptTime(r.LastSeenAt), r.IP, r.UserAgent)
 	}
 	q.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
 	s.deliver(ctx, "create", q.String(), vars, batch, func() error {

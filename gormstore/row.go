@@ -38,16 +38,21 @@ type row struct {
 // TableName tells GORM the table of row.
 func (row) TableName() string { return tableName }
 
+// data is a record's Data as its column holds it: no values are an empty,
+// not a NULL, column.
+func data(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
 // toRow returns rec as the row of a new record, at Version 1.
 func toRow(rec storage.Record) row {
-	data := rec.Data
-	if data == nil {
-		data = []byte{} // no values: an empty, not a NULL, column
-	}
 	return row{
 		ID:         rec.ID,
 		UserID:     rec.UserID,
-		Data:       data,
+		Data:       data(rec.Data),
 		Version:    1,
 		Persistent: rec.Persistent,
 		CreatedAt:  stamp(rec.CreatedAt),
