@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/hybridsession/hybridsession/core/storage"
+	"github.com/hybridsession/hybridsession/internal/cachebridge"
 )
 
 // CacheOptions configures the in-process cache in front of a store.
@@ -27,7 +28,7 @@ type CacheOptions struct {
 	// ones. Default: 100 000.
 	MaxEntries int
 	// MaxBytes bounds the memory of the cached records, as estimated from
-	// their size: data, ids and a fixed EntryOverhead per record for the
+	// their size: data, ids and a fixed entryOverhead per record for the
 	// map, the decoded index and the bookkeeping. Default: 128 MiB.
 	MaxBytes int64
 	// MaxRecordBytes is the estimated size above which a record is not
@@ -42,17 +43,17 @@ type CacheOptions struct {
 	NegativeTTL time.Duration
 }
 
-// Cache defaults.
+// cache defaults.
 const (
 	DefaultCacheTTL         = 5 * time.Minute
 	DefaultCacheMaxEntries  = 100_000
 	DefaultCacheNegativeTTL = 5 * time.Second
 	DefaultCacheMaxBytes    = 128 << 20
-	// EntryOverhead is what the cache charges a record beyond its data and
+	// entryOverhead is what the cache charges a record beyond its data and
 	// ids: go-cache's map slot and item, the entry, and the decoded index
 	// of its values (charged per value on top). Measured with
 	// BenchmarkCacheHeap.
-	EntryOverhead = 512
+	entryOverhead = 512
 	// valueOverhead is what the decoded index charges per value.
 	valueOverhead = 40
 )
@@ -93,7 +94,7 @@ type entry struct {
 
 // entrySize is the estimated memory of a cached record with n values.
 func entrySize(rec *storage.Record, n int) int64 {
-	return int64(EntryOverhead + len(rec.Data) + len(rec.ID) + len(rec.UserID) + n*valueOverhead)
+	return int64(entryOverhead + len(rec.Data) + len(rec.ID) + len(rec.UserID) + n*valueOverhead)
 }
 
 // placed is one put, in the eviction queue.
@@ -102,7 +103,7 @@ type placed struct {
 	seq uint64
 }
 
-// CacheStats are the counters of a Cache since it was made.
+// CacheStats are the counters of a cache since it was made.
 type CacheStats struct {
 	Hits          uint64 // Find answered from a cached record
 	NegativeHits  uint64 // Find answered "not found" from the negative cache
@@ -116,12 +117,12 @@ type CacheStats struct {
 	Coherence     string // how the cache follows other instances' changes: local, waiting, listening, lost or stopped
 }
 
-// Cache is a read-through, write-through cache in front of a Store, in the
+// cache is a read-through, write-through cache in front of a Store, in the
 // manner of Django's cached_db: writes go to the store first and reach the
 // cache only once the store accepted them; reads are answered from memory
 // while the cached record is fresh and unexpired. Concurrent misses of one
 // id share a single store query. It is safe for concurrent use.
-type Cache struct {
+type cache struct {
 	next    storage.Store
 	opts    CacheOptions
 	items   *gocache.Cache // id -> entry
@@ -142,18 +143,18 @@ type Cache struct {
 	hits, negativeHits, misses, errs, evictions, invalidations atomic.Uint64
 }
 
-var _ storage.Store = (*Cache)(nil)
+var _ storage.Store = (*cache)(nil)
 
-// NewCache returns a cache in front of store. It starts no goroutine.
-func NewCache(store storage.Store, opts CacheOptions) (*Cache, error) {
+// newCache returns a cache in front of store. It starts no goroutine.
+func newCache(store storage.Store, opts CacheOptions) (*cache, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	if opts.TTL < 0 {
-		return nil, errors.New("core: NewCache with a negative TTL; use the store directly")
+		return nil, errors.New("core: newCache with a negative TTL; use the store directly")
 	}
-	c := &Cache{
+	c := &cache{
 		next:    store,
 		opts:    opts,
 		items:   gocache.New(opts.TTL, 0),
@@ -191,11 +192,11 @@ var coherenceNames = [...]string{"local", "waiting", "listening", "lost", "stopp
 
 func (c coherence) String() string { return coherenceNames[c] }
 
-func (c *Cache) coherence() coherence { return coherence(c.mode.Load()) }
+func (c *cache) coherence() coherence { return coherence(c.mode.Load()) }
 
 // bypassed reports whether the cache must serve nothing from memory: it
 // may have missed other processes' changes.
-func (c *Cache) bypassed() bool {
+func (c *cache) bypassed() bool {
 	m := c.coherence()
 	return m != local && m != listening
 }
@@ -220,7 +221,7 @@ func (m *Manager) setCoherence(mode coherence, attrs ...any) bool {
 }
 
 // Stats returns the cache's counters.
-func (c *Cache) Stats() CacheStats {
+func (c *cache) Stats() CacheStats {
 	return CacheStats{
 		Hits:          c.hits.Load(),
 		NegativeHits:  c.negativeHits.Load(),
@@ -237,7 +238,7 @@ func (c *Cache) Stats() CacheStats {
 
 // Invalidate drops the cached record id, so that the next Find asks the
 // store. Invalidation buses call it when another instance changed id.
-func (c *Cache) Invalidate(id string) {
+func (c *cache) Invalidate(id string) {
 	c.mu.Lock()
 	c.epoch++
 	c.items.Delete(id)
@@ -249,7 +250,7 @@ func (c *Cache) Invalidate(id string) {
 
 // apply drops the cached copy of a record another process changed, unless
 // the copy is already as new as the change (this process's own write).
-func (c *Cache) apply(inv storage.Invalidation) {
+func (c *cache) apply(inv storage.Invalidation) {
 	c.invalidations.Add(1)
 	c.mu.Lock()
 	c.epoch++ // a load in flight may have read the old version
@@ -267,7 +268,7 @@ func (c *Cache) apply(inv storage.Invalidation) {
 }
 
 // Purge drops every cached record and every negative entry.
-func (c *Cache) Purge() {
+func (c *cache) Purge() {
 	c.mu.Lock()
 	c.epoch++
 	c.items.Flush() // calls no OnEvicted
@@ -280,7 +281,7 @@ func (c *Cache) Purge() {
 // peek returns the cached record id when it is fresh and unexpired and the
 // cache is in use: the hot path, with no context, timer or store call.
 // Its values come decoded (nil when the data is corrupt).
-func (c *Cache) peek(id string, now time.Time) (storage.Record, storedValues, bool) {
+func (c *cache) peek(id string, now time.Time) (storage.Record, storedValues, bool) {
 	if c.bypassed() {
 		return storage.Record{}, nil, false
 	}
@@ -310,7 +311,7 @@ type pendingWrite struct {
 // Find answers from the cache when it holds a fresh, unexpired copy, and
 // otherwise from the store, remembering the answer. While the cache is
 // bypassed, every Find asks the store.
-func (c *Cache) Find(ctx context.Context, id string, now time.Time) (storage.Record, bool, error) {
+func (c *cache) Find(ctx context.Context, id string, now time.Time) (storage.Record, bool, error) {
 	if rec, _, ok := c.peek(id, now); ok {
 		return rec, true, nil
 	}
@@ -320,7 +321,7 @@ func (c *Cache) Find(ctx context.Context, id string, now time.Time) (storage.Rec
 // fetch is Find after peek missed: the record is not in memory, or
 // expired here but possibly refreshed by another instance, or the cache
 // is bypassed. It asks the store, unless the id is remembered as unknown.
-func (c *Cache) fetch(ctx context.Context, id string, now time.Time) (storage.Record, bool, error) {
+func (c *cache) fetch(ctx context.Context, id string, now time.Time) (storage.Record, bool, error) {
 	if c.bypassed() {
 		c.misses.Add(1)
 		rec, found, err := c.next.Find(ctx, id, now)
@@ -392,7 +393,7 @@ func detach(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // Create inserts into the store, then caches the record.
-func (c *Cache) Create(ctx context.Context, rec storage.Record) error {
+func (c *cache) Create(ctx context.Context, rec storage.Record) error {
 	if err := c.next.Create(ctx, rec); err != nil {
 		c.errs.Add(1)
 		return err
@@ -408,7 +409,7 @@ func (c *Cache) Create(ctx context.Context, rec storage.Record) error {
 
 // Update updates the store, then caches the new version. A conflict drops
 // the cached copy, which is then known to be stale.
-func (c *Cache) Update(ctx context.Context, rec storage.Record, now time.Time) error {
+func (c *cache) Update(ctx context.Context, rec storage.Record, now time.Time) error {
 	w := c.beginWrite(rec.ID)
 	err := c.next.Update(ctx, rec, now)
 	rec.Version++
@@ -418,7 +419,7 @@ func (c *Cache) Update(ctx context.Context, rec storage.Record, now time.Time) e
 
 // UpdateLocked updates the store under its lock, then caches the new
 // version.
-func (c *Cache) UpdateLocked(ctx context.Context, id string, now time.Time, change func(storage.Record) (storage.Record, error)) error {
+func (c *cache) UpdateLocked(ctx context.Context, id string, now time.Time, change func(storage.Record) (storage.Record, error)) error {
 	w := c.beginWrite(id)
 	var written storage.Record
 	err := c.next.UpdateLocked(ctx, id, now, func(cur storage.Record) (storage.Record, error) {
@@ -432,7 +433,7 @@ func (c *Cache) UpdateLocked(ctx context.Context, id string, now time.Time, chan
 }
 
 // beginWrite registers an update of id about to reach the store.
-func (c *Cache) beginWrite(id string) *pendingWrite {
+func (c *cache) beginWrite(id string) *pendingWrite {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	w := c.writes[id]
@@ -451,7 +452,7 @@ func (c *Cache) beginWrite(id string) *pendingWrite {
 // caches written, the record as now stored, unless another process
 // changed or removed the record meanwhile; on failure it drops the cached
 // copy, which may be stale.
-func (c *Cache) endWrite(w *pendingWrite, written storage.Record, now time.Time, err error) {
+func (c *cache) endWrite(w *pendingWrite, written storage.Record, now time.Time, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Another process may have changed or removed the record between this
@@ -481,7 +482,7 @@ func (c *Cache) endWrite(w *pendingWrite, written storage.Record, now time.Time,
 
 // Touch updates the expiry and the last-seen time in the store, then in
 // the cached copy.
-func (c *Cache) Touch(ctx context.Context, id string, expiresAt, lastSeenAt, now time.Time) error {
+func (c *cache) Touch(ctx context.Context, id string, expiresAt, lastSeenAt, now time.Time) error {
 	if err := c.next.Touch(ctx, id, expiresAt, lastSeenAt, now); err != nil {
 		c.errs.Add(1)
 		c.Invalidate(id)
@@ -502,7 +503,7 @@ func (c *Cache) Touch(ctx context.Context, id string, expiresAt, lastSeenAt, now
 }
 
 // Replace replaces in the store, then in the cache.
-func (c *Cache) Replace(ctx context.Context, oldID string, oldVersion int64, rec storage.Record, now time.Time) error {
+func (c *cache) Replace(ctx context.Context, oldID string, oldVersion int64, rec storage.Record, now time.Time) error {
 	err := c.next.Replace(ctx, oldID, oldVersion, rec, now)
 	c.mu.Lock()
 	c.epoch++
@@ -520,7 +521,7 @@ func (c *Cache) Replace(ctx context.Context, oldID string, oldVersion int64, rec
 }
 
 // Delete removes the record from the cache and the store.
-func (c *Cache) Delete(ctx context.Context, id string) (bool, error) {
+func (c *cache) Delete(ctx context.Context, id string) (bool, error) {
 	c.Invalidate(id)
 	deleted, err := c.next.Delete(ctx, id)
 	c.Invalidate(id) // a load that raced the delete must not linger
@@ -532,28 +533,28 @@ func (c *Cache) Delete(ctx context.Context, id string) (bool, error) {
 
 // ListUser passes through to the store: a list is read where it is kept,
 // so that it holds every instance's sessions.
-func (c *Cache) ListUser(ctx context.Context, userID string, now time.Time) ([]storage.Record, error) {
+func (c *cache) ListUser(ctx context.Context, userID string, now time.Time) ([]storage.Record, error) {
 	return c.next.ListUser(ctx, userID, now)
 }
 
 // DeleteUser removes the user's records from the store and the cache.
-func (c *Cache) DeleteUser(ctx context.Context, userID, keepID string) ([]storage.Record, error) {
+func (c *cache) DeleteUser(ctx context.Context, userID, keepID string) ([]storage.Record, error) {
 	return c.forget(c.next.DeleteUser(ctx, userID, keepID))
 }
 
 // DeleteExpired removes expired records from the store, and their copies
 // from the cache, which never serves them anyway.
-func (c *Cache) DeleteExpired(ctx context.Context, now time.Time, limit int) ([]storage.Record, error) {
+func (c *cache) DeleteExpired(ctx context.Context, now time.Time, limit int) ([]storage.Record, error) {
 	return c.forget(c.next.DeleteExpired(ctx, now, limit))
 }
 
 // DeleteAll removes records from the store and the cache.
-func (c *Cache) DeleteAll(ctx context.Context, limit int) ([]storage.Record, error) {
+func (c *cache) DeleteAll(ctx context.Context, limit int) ([]storage.Record, error) {
 	return c.forget(c.next.DeleteAll(ctx, limit))
 }
 
 // forget drops the cached copies of the records a store call removed.
-func (c *Cache) forget(removed []storage.Record, err error) ([]storage.Record, error) {
+func (c *cache) forget(removed []storage.Record, err error) ([]storage.Record, error) {
 	if err != nil {
 		c.errs.Add(1)
 		return nil, err
@@ -568,13 +569,13 @@ func (c *Cache) forget(removed []storage.Record, err error) ([]storage.Record, e
 }
 
 // Ping passes through to the store.
-func (c *Cache) Ping(ctx context.Context) error { return c.next.Ping(ctx) }
+func (c *cache) Ping(ctx context.Context) error { return c.next.Ping(ctx) }
 
 // put caches rec until the earlier of its expiry and the cache TTL, unless
 // it is larger than MaxRecordBytes, then evicts what the bounds require.
 // Its values are decoded here, once for all the requests that will read
 // it. The caller holds c.mu.
-func (c *Cache) put(rec storage.Record, now time.Time) {
+func (c *cache) put(rec storage.Record, now time.Time) {
 	ttl := min(rec.ExpiresAt.Sub(now), c.opts.TTL)
 	values, _ := decodeStored(rec.Data) // corrupt: nil, and readers decode and log it
 	size := entrySize(&rec, len(values))
@@ -604,7 +605,7 @@ func (c *Cache) put(rec storage.Record, now time.Time) {
 // id has exactly one queue element with its current seq; the others are
 // stale and cost nothing to drop, and the queue is kept within twice
 // MaxEntries. The caller holds c.mu.
-func (c *Cache) evict() {
+func (c *cache) evict() {
 	for len(c.order) > 0 {
 		over := c.items.ItemCount() > c.opts.MaxEntries || c.bytes.Load() > c.opts.MaxBytes ||
 			len(c.order) > 2*c.opts.MaxEntries
@@ -634,14 +635,14 @@ func (c *Cache) evict() {
 }
 
 // sweep removes every expired entry, wherever it is in the queue.
-func (c *Cache) sweep() {
+func (c *cache) sweep() {
 	c.mu.Lock()
 	c.items.DeleteExpired()
 	c.mu.Unlock()
 }
 
 // remember adds id to the negative cache. The caller holds c.mu.
-func (c *Cache) remember(id string) {
+func (c *cache) remember(id string) {
 	if c.opts.NegativeTTL < 0 {
 		return
 	}
@@ -649,4 +650,8 @@ func (c *Cache) remember(id string) {
 		c.unknown.Flush() // only hints: dropping them all is safe and bounded
 	}
 	c.unknown.Set(id, struct{}{}, c.opts.NegativeTTL)
+}
+
+func init() {
+	cachebridge.Wrap = func(store storage.Store) (storage.Store, error) { return newCache(store, CacheOptions{}) }
 }

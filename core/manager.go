@@ -17,7 +17,7 @@ type Manager struct {
 	cfg     Config
 	store   storage.Store              // the cache when there is one, else the store itself
 	durable storage.Store              // the store itself, for settling unknown outcomes
-	cache   *Cache                     // nil when disabled
+	cache   *cache                     // nil when disabled
 	source  storage.InvalidationSource // nil unless the cache must follow a shared store
 	queue   commitQueue                // the writes of each session, in turn
 	bg      background                 // Start's goroutines
@@ -45,7 +45,7 @@ func NewManager(store storage.Store, cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	if cfg.Cache.TTL >= 0 {
-		if m.cache, err = NewCache(store, cfg.Cache); err != nil {
+		if m.cache, err = newCache(store, cfg.Cache); err != nil {
 			return nil, err
 		}
 		m.store = m.cache
@@ -61,8 +61,15 @@ func NewManager(store storage.Store, cfg Config) (*Manager, error) {
 // Config returns the manager's configuration, with defaults filled in.
 func (m *Manager) Config() Config { return m.cfg }
 
-// Cache returns the manager's cache, or nil when it has none.
-func (m *Manager) Cache() *Cache { return m.cache }
+// PurgeCache drops every session this instance holds in memory: the next
+// read of each asks the store. Other instances drop what changed on their
+// own (see RunInvalidations); this is for what no change announces, such
+// as a database restored from a backup.
+func (m *Manager) PurgeCache() {
+	if m.cache != nil {
+		m.cache.Purge()
+	}
+}
 
 type sessionKey struct{}
 

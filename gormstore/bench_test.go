@@ -44,7 +44,7 @@ func benchmarkParallelChange(b *testing.B, trigger, batch bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go m.RunInvalidations(ctx)
-	for m.Cache().Stats().Bypassed {
+	for m.Stats().Bypassed {
 		time.Sleep(time.Millisecond)
 	}
 	if !trigger { // after the listener checked for it

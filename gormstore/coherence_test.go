@@ -92,7 +92,7 @@ func openPool(t *testing.T, dsn string) *gorm.DB {
 func (in *instance) waitCoherent() {
 	in.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for in.m.Cache().Stats().Bypassed {
+	for in.m.Stats().Bypassed {
 		if time.Now().After(deadline) {
 			in.t.Fatal("instance not listening after 10s")
 		}
@@ -164,7 +164,7 @@ func TestCoherenceAcrossInstances(t *testing.T) {
 	slices.Sort(delays)
 	t.Logf("save on one instance seen by another: median %v, worst %v over %d tries",
 		delays[len(delays)/2], delays[len(delays)-1], tries)
-	if hits := b.m.Cache().Stats().Hits; hits == 0 {
+	if hits := b.m.Stats().Hits; hits == 0 {
 		t.Error("instance b never hit its cache: the test measured nothing")
 	}
 
@@ -224,7 +224,7 @@ func TestCoherenceSurvivesDroppedListener(t *testing.T) {
 		}
 		// Until b listens again, it must not serve its cached copy.
 		deadline := time.Now().Add(5 * time.Second)
-		for !b.m.Cache().Stats().Bypassed {
+		for !b.m.Stats().Bypassed {
 			if time.Now().After(deadline) {
 				t.Fatal("b did not notice its listener was terminated")
 			}
@@ -240,9 +240,9 @@ func TestCoherenceSurvivesDroppedListener(t *testing.T) {
 		if got := b.count(token); got != round {
 			t.Fatalf("round %d: b reads %d after reconnecting, want %d", round, got, round)
 		}
-		hits := b.m.Cache().Stats().Hits
+		hits := b.m.Stats().Hits
 		b.count(token)
-		if b.m.Cache().Stats().Hits != hits+1 {
+		if b.m.Stats().Hits != hits+1 {
 			t.Errorf("round %d: b does not use its cache again after reconnecting", round)
 		}
 	}

@@ -106,7 +106,7 @@ func TestLastSeenWritesAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, in := range ins {
-		in.m.Cache().Purge() // as if the copies were read two minutes ago
+		in.m.PurgeCache() // as if the copies were read two minutes ago
 	}
 	before := writes[0].Load() + writes[1].Load()
 	for i := range 100 {

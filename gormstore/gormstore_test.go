@@ -16,6 +16,7 @@ import (
 	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/core/storetest"
 	"github.com/hybridsession/hybridsession/gormstore"
+	"github.com/hybridsession/hybridsession/internal/cachebridge"
 	"github.com/hybridsession/hybridsession/internal/testdb"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -38,9 +39,9 @@ func open(t testing.TB, kind testdb.Kind) (*gormstore.Store, *gorm.DB) {
 // cached puts store behind core's cache.
 func cached(t testing.TB, store storage.Store) storage.Store {
 	t.Helper()
-	c, err := core.NewCache(store, core.CacheOptions{})
+	c, err := cachebridge.Wrap(store)
 	if err != nil {
-		t.Fatalf("NewCache error = %v", err)
+		t.Fatalf("cache: %v", err)
 	}
 	return c
 }

@@ -23,14 +23,14 @@ func TestLargeStatementAnnounced(t *testing.T) {
 			t.Fatalf("session %d on the other instance = %d, want %d", i, got, i)
 		}
 	}
-	before := b.m.Cache().Stats().Invalidations
+	before := b.m.Stats().Invalidations
 	if got, err := a.m.LogoutEverywhere(context.Background(), "many"); got != n || err != nil {
 		t.Fatalf("LogoutEverywhere = %d, %v; want %d, nil", got, err, n)
 	}
 	deadline := time.Now().Add(time.Second)
-	for b.m.Cache().Stats().Invalidations < before+n {
+	for b.m.Stats().Invalidations < before+n {
 		if time.Now().After(deadline) {
-			t.Fatalf("after 1s the other instance received %d of %d removals", b.m.Cache().Stats().Invalidations-before, n)
+			t.Fatalf("after 1s the other instance received %d of %d removals", b.m.Stats().Invalidations-before, n)
 		}
 		time.Sleep(time.Millisecond)
 	}

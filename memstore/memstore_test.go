@@ -3,9 +3,10 @@ package memstore_test
 import (
 	"testing"
 
-	"github.com/hybridsession/hybridsession/core"
+	_ "github.com/hybridsession/hybridsession/core" // sets cachebridge.Wrap
 	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/core/storetest"
+	"github.com/hybridsession/hybridsession/internal/cachebridge"
 	"github.com/hybridsession/hybridsession/memstore"
 )
 
@@ -15,9 +16,9 @@ func TestConformance(t *testing.T) {
 
 func TestConformanceCached(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storage.Store {
-		c, err := core.NewCache(memstore.New(), core.CacheOptions{})
+		c, err := cachebridge.Wrap(memstore.New())
 		if err != nil {
-			t.Fatalf("NewCache error = %v", err)
+			t.Fatalf("cache: %v", err)
 		}
 		return c
 	})

@@ -194,13 +194,13 @@ func hybridManager(ctx context.Context, env Env, schema string, cached bool) (*c
 	if err != nil {
 		return fail(err)
 	}
-	if c := m.Cache(); c != nil {
+	if cached {
 		runCtx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { m.RunInvalidations(runCtx); close(done) }()
 		closers = append([]func(){func() { cancel(); <-done }}, closers...)
 		deadline := time.Now().Add(10 * time.Second)
-		for c.Stats().Bypassed {
+		for m.Stats().Bypassed {
 			if time.Now().After(deadline) {
 				return fail(errors.New("hybridsession: RunInvalidations did not start listening within 10s"))
 			}

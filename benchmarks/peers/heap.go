@@ -3,9 +3,11 @@ package peers
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"runtime"
 	"strconv"
-	"time"
 
 	"github.com/hybridsession/hybridsession/core"
 	"github.com/hybridsession/hybridsession/core/storage"
@@ -26,45 +28,52 @@ type HeapResult struct {
 	Overfill, Held int
 }
 
-// CacheHeap fills a core.Cache bounded to n entries with n sessions of a
-// logged-in user holding three values, and returns the heap held per
-// session; then it puts 10 % more and reports how many the cache kept.
+// CacheHeap fills the cache of a manager bounded to n entries with n new
+// sessions of a logged-in user holding three values, made through the
+// manager as requests make them, and returns the heap held per session;
+// then it makes 10 % more and reports how many the cache kept.
 func CacheHeap(n int) (HeapResult, error) {
-	data := core.EncodeValues(map[string][]byte{
-		"count": []byte("42"), "theme": []byte(`"dark"`), "lang": []byte(`"en"`),
+	m, err := core.NewManager(acceptStore{}, core.Config{
+		TokenKeys: [][]byte{make([]byte, storage.MinTokenKeyBytes)},
+		Cache:     core.CacheOptions{MaxEntries: n},
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
-	now := time.Now()
-	put := func(c *core.Cache, i int) error {
-		return c.Create(context.Background(), storage.Record{
-			ID: storage.RecordID(strconv.Itoa(i)), UserID: "user" + strconv.Itoa(i), Data: append([]byte(nil), data...),
-			Version: 1, Persistent: true, CreatedAt: now, Deadline: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour),
-		})
+	if err != nil {
+		return HeapResult{}, err
+	}
+	put := func(i int) error {
+		r, err := http.NewRequest(http.MethodPost, "/", nil)
+		if err != nil {
+			return err
+		}
+		s, _ := m.Begin(r)
+		s.Login("user" + strconv.Itoa(i))
+		s.Set("count", 42)
+		s.Set("theme", "dark")
+		s.Set("lang", "en")
+		return s.Commit(http.Header{}, http.StatusOK)
 	}
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	c, err := core.NewCache(acceptStore{}, core.CacheOptions{MaxEntries: n})
-	if err != nil {
-		return HeapResult{}, err
-	}
 	for i := range n {
-		if err := put(c, i); err != nil {
+		if err := put(i); err != nil {
 			return HeapResult{}, err
 		}
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	if got := c.Stats().Entries; got != n {
-		return HeapResult{}, fmt.Errorf("cache holds %d entries after %d puts, want %d", got, n, n)
+	if got := m.Stats().Entries; got != n {
+		return HeapResult{}, fmt.Errorf("cache holds %d entries after %d sessions, want %d", got, n, n)
 	}
 	res := HeapResult{Sessions: n, BytesPerSession: (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / float64(n)}
 	res.Overfill = n + n/10
 	for i := n; i < res.Overfill; i++ {
-		if err := put(c, i); err != nil {
+		if err := put(i); err != nil {
 			return HeapResult{}, err
 		}
 	}
-	res.Held = c.Stats().Entries
-	runtime.KeepAlive(c)
+	res.Held = m.Stats().Entries
+	runtime.KeepAlive(m)
 	return res, nil
 }

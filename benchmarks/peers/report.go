@@ -162,10 +162,10 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 
 	p("## Cache memory\n\n")
 	if h := rep.Heap; h != nil {
-		p("A `core.Cache` bounded to %d entries, filled with %d sessions of a logged-in user holding three values: ",
+		p("A manager's cache bounded to %d entries (`Config.Cache.MaxEntries`), filled through the manager with %d new sessions of a logged-in user holding three values: ",
 			h.Sessions, h.Sessions)
 		p("**%.0f bytes of heap per session, %.1f MiB per 100 000**. ", h.BytesPerSession, h.BytesPerSession*100_000/(1<<20))
-		p("After %d puts it holds %d entries.\n\n", h.Overfill, h.Held)
+		p("After %d sessions it holds %d entries.\n\n", h.Overfill, h.Held)
 	} else {
 		p("Not measured: %s\n\n", rep.HeapErr)
 	}

@@ -1,5 +1,5 @@
 // Package storetest checks that a storage.Store keeps the contract written in
-// core/storage. Every store, and every store behind core.NewCache, runs it:
+// core/storage. Every store, bare and behind core's cache, runs it:
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) storage.Store { return memstore.New() })

@@ -116,7 +116,7 @@ func runInvalidations(t *testing.T, m *core.Manager) {
 	done := make(chan struct{})
 	go func() { defer close(done); m.RunInvalidations(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	for start := time.Now(); m.Cache() != nil && m.Cache().Stats().Bypassed; time.Sleep(time.Millisecond) {
+	for start := time.Now(); m.Stats().Bypassed; time.Sleep(time.Millisecond) {
 		if time.Since(start) > listenerReady {
 			t.Fatalf("the session cache is still bypassed %v after RunInvalidations started", listenerReady)
 		}

@@ -123,7 +123,7 @@ func serveInProcess(t *testing.T, dsn string, newApp contract.NewApp, log *slog.
 func (p *inProcess) coherent(t *testing.T, want bool, within time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
-	for p.m.Cache().Stats().Bypassed == want {
+	for p.m.Stats().Bypassed == want {
 		if time.Since(start) > within {
 			t.Fatalf("cache bypassed = %v after %v, want %v", !want, within, !want)
 		}

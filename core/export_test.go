@@ -1,0 +1,15 @@
+package core
+
+import "github.com/hybridsession/hybridsession/core/storage"
+
+// The cache, for the tests of package core_test, which check it directly.
+type Cache = cache
+
+// NewCache is newCache.
+func NewCache(store storage.Store, opts CacheOptions) (*Cache, error) { return newCache(store, opts) }
+
+// EntryOverhead is entryOverhead.
+const EntryOverhead = entryOverhead
+
+// Cache returns the manager's cache, or nil.
+func (m *Manager) Cache() *Cache { return m.cache }
