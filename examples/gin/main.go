@@ -6,55 +6,21 @@
 //	go run ./examples/gin
 //	go run ./examples/gin -dsn postgres://user@localhost/app -addr :8080
 //
-// Flags and their environment variables are listed by -h; the routes are
+// Flags and their environment variables are listed by -h; demo.Run spells
+// out the setup (flags, database and session manager, serving); the routes are
 // the HTTP contract in examples/README.md, written in package ginapp.
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
-	"fmt"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
+	"net/http"
 
+	"github.com/hybridsession/hybridsession/core"
 	"github.com/hybridsession/hybridsession/examples/gin/ginapp"
 	"github.com/hybridsession/hybridsession/examples/internal/demo"
 )
 
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintf(os.Stderr, "gin example: %v\n", err)
-		os.Exit(1)
-	}
-}
-
-// run is the whole setup: configuration → database → session manager →
-// app → serve until SIGINT or SIGTERM.
-func run() error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	slog.SetDefault(log)
-	cfg, err := demo.ParseConfig("gin", "127.0.0.1:8080", os.Args[1:], os.Getenv, os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil // -h: the usage is written
-	} else if err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	// Open the database (PostgreSQL for a postgres:// URL, else an SQLite
-	// file), create or update the session table (gormstore) and make the
-	// session manager on it, configured by the flags.
-	m, closeDB, err := demo.Open(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer closeDB()
-
-	// Serve the app; meanwhile keep the session cache coherent with other
-	// instances and delete expired sessions.
-	return demo.Serve(ctx, cfg, m, ginapp.New(m, cfg.FreshAge), log)
+	demo.Run("gin", "127.0.0.1:8080", func(m *core.Manager, cfg demo.Config) http.Handler {
+		return ginapp.New(m, cfg.FreshAge)
+	})
 }
