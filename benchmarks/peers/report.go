@@ -29,8 +29,6 @@ type Report struct {
 	ChartPaths []string    // relative to docs/
 }
 
-func us(ns float64) string { return fmt.Sprintf("%.1f", ns/1e3) }
-
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/1e6) }
 
 func signed(v float64, format string) string {

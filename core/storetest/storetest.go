@@ -864,14 +864,7 @@ func testDeleteExpired(t *testing.T, s storage.Store) {
 		kept = append(kept, create(t, s, rec))
 	}
 
-	var removed []storage.Record
-	for _, want := range []int{3, 1, 0} {
-		got, err := s.DeleteExpired(t.Context(), now, 3)
-		if err != nil || len(got) != want {
-			t.Fatalf("DeleteExpired(limit 3) after %d = %d records, %v; want %d, nil", len(removed), len(got), err, want)
-		}
-		removed = append(removed, got...)
-	}
+	removed := inBatches(t, "DeleteExpired", func(limit int) ([]storage.Record, error) { return s.DeleteExpired(t.Context(), now, limit) })
 	wantRemoved(t, "DeleteExpired", removed, gone)
 	for _, rec := range gone {
 		missing(t, s, rec.ID, now.Add(-3*time.Hour))
@@ -881,20 +874,28 @@ func testDeleteExpired(t *testing.T, s storage.Store) {
 	}
 }
 
+// inBatches calls del, named call, with a limit of 3 on 4 matching records:
+// it must remove 3, then 1, then none. It returns what it removed.
+func inBatches(t *testing.T, call string, del func(limit int) ([]storage.Record, error)) []storage.Record {
+	t.Helper()
+	var removed []storage.Record
+	for _, want := range []int{3, 1, 0} {
+		got, err := del(3)
+		if err != nil || len(got) != want {
+			t.Fatalf("%s(limit 3) after %d = %d records, %v; want %d, nil", call, len(removed), len(got), err, want)
+		}
+		removed = append(removed, got...)
+	}
+	return removed
+}
+
 func testDeleteAll(t *testing.T, s storage.Store) {
 	now := clock()
 	var all []storage.Record
 	for _, rec := range []storage.Record{live(now), live(now), live(now), expired(now)} {
 		all = append(all, create(t, s, rec))
 	}
-	var removed []storage.Record
-	for _, want := range []int{3, 1, 0} {
-		got, err := s.DeleteAll(t.Context(), 3)
-		if err != nil || len(got) != want {
-			t.Fatalf("DeleteAll(limit 3) after %d = %d records, %v; want %d, nil", len(removed), len(got), err, want)
-		}
-		removed = append(removed, got...)
-	}
+	removed := inBatches(t, "DeleteAll", func(limit int) ([]storage.Record, error) { return s.DeleteAll(t.Context(), limit) })
 	wantRemoved(t, "DeleteAll", removed, all)
 	for _, rec := range all {
 		missing(t, s, rec.ID, now.Add(-3*time.Hour))
