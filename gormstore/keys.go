@@ -45,9 +45,10 @@ func (untaggedRow) TableName() string { return untaggedTable }
 var _ storage.KeyStore = (*Store)(nil)
 
 // TokenKeys implements storage.KeyStore: the keys of hybrid_sessions_keys,
-// the one that signs now first. When the table is empty (a schema made
-// from the migration files, which generate no secret) it adds a first key;
-// callers racing to do so agree on one through the primary key.
+// the one that signs now first. When the table is empty, as after Migrate
+// or the migration files, it adds the first key: callers racing to do so,
+// such as instances starting together, agree on one through the primary
+// key (INSERT ... ON CONFLICT DO NOTHING, then a second read).
 func (s *Store) TokenKeys(ctx context.Context) (storage.TokenKeys, error) {
 	db := s.db.WithContext(ctx)
 	rows, err := s.keyRows(db)

@@ -47,9 +47,9 @@ func readN(m *core.Manager, ck *http.Cookie) int {
 	return n
 }
 
-// Instances starting at the same moment on a fresh database agree on one
-// token key: a session made through any of them is read through every
-// other.
+// Instances starting at the same moment on a fresh database, and making
+// their first sessions at the same moment, agree on one token key: a
+// session made through any of them is read through every other.
 func TestTokenKeysAgree(t *testing.T) {
 	dsn := testdb.NewPostgres(t)
 	const n = 4
@@ -72,8 +72,23 @@ func TestTokenKeysAgree(t *testing.T) {
 		}
 		t.Cleanup(func() { managers[i].Close() })
 	}
+	// Their first sessions, made at the same moment, each read the keys
+	// first: the first key is added by whichever insert wins.
+	answers := make([]*http.Response, n)
+	start = make(chan struct{})
 	for i, m := range managers {
-		ck := setIn(t, m, nil, i)
+		wg.Go(func() {
+			<-start
+			answers[i] = serve(m, func(w http.ResponseWriter, r *http.Request) {
+				s, _ := core.FromContext(r.Context())
+				s.Set("n", i)
+			}, nil)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, res := range answers {
+		ck := sessionCookie(t, res)
 		for j, other := range managers {
 			if got := readN(other, ck); got != i {
 				t.Errorf("session made by instance %d, read by %d: n = %d, want %d", i, j, got, i)
@@ -164,7 +179,7 @@ func TestTokenKeyRotation(t *testing.T) {
 				return raw[0]
 			}
 			if id := keyID(old); id != 1 {
-				t.Fatalf("first token's key id = %d, want 1 (Migrate's key)", id)
+				t.Fatalf("first token's key id = %d, want 1 (the first key)", id)
 			}
 			id, err := store.AddTokenKey(t.Context(), time.Now().Add(2*refresh))
 			if err != nil || id != 2 {

@@ -57,8 +57,8 @@ var (
 
 // Migrate makes the schema current: the table hybrid_sessions and its
 // indexes, on PostgreSQL the trigger that announces changes to the other
-// app instances (see Invalidations), and the table of token keys with a
-// first key (see TokenKeys). When it adds the key table to a database that
+// app instances (see Invalidations), and the table of token keys, whose
+// first key TokenKeys makes at first use. When it adds the key table to a database that
 // holds sessions, it notes the time in hybrid_sessions_untagged, so that
 // their untagged tokens keep working for one session lifetime.
 //
@@ -158,17 +158,6 @@ func (s *Store) migrate(tx *gorm.DB) error {
 	if untagged {
 		if err := tx.Create(&untaggedRow{Since: stamp(time.Now())}).Error; err != nil {
 			return fmt.Errorf("sessions from before tagged tokens: %w", err)
-		}
-	}
-	// The first token key, made here so that instances starting together
-	// agree on it.
-	var keys int64
-	if err := tx.Model(&keyRow{}).Count(&keys).Error; err != nil {
-		return fmt.Errorf("token keys: %w", err)
-	}
-	if keys == 0 {
-		if err := insertKey(tx, 1, time.Now()); err != nil {
-			return fmt.Errorf("token key: %w", err)
 		}
 	}
 	if postgres {
