@@ -521,14 +521,14 @@ func (c *cache) Replace(ctx context.Context, oldID string, oldVersion int64, rec
 }
 
 // Delete removes the record from the cache and the store.
-func (c *cache) Delete(ctx context.Context, id string) (bool, error) {
+func (c *cache) Delete(ctx context.Context, id string) ([]storage.Record, error) {
 	c.Invalidate(id)
-	deleted, err := c.next.Delete(ctx, id)
+	removed, err := c.next.Delete(ctx, id)
 	c.Invalidate(id) // a load that raced the delete must not linger
 	if err != nil {
 		c.errs.Add(1)
 	}
-	return deleted, err
+	return removed, err
 }
 
 // ListUser passes through to the store: a list is read where it is kept,

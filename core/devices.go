@@ -310,20 +310,18 @@ func (s *Session) Revoke(ctx context.Context, handle string) (bool, error) {
 	if i < 0 {
 		return false, nil
 	}
-	return s.m.end(ctx, recs[i], EndRevoke)
+	return s.m.end(ctx, recs[i].ID, EndRevoke)
 }
 
-// end deletes rec's record and reports the event, when this call is the
+// end deletes the record id and reports the event, when this call is the
 // one that deleted it.
-func (m *Manager) end(ctx context.Context, rec storage.Record, reason EndReason) (bool, error) {
-	deleted, err := m.store.Delete(ctx, rec.ID)
+func (m *Manager) end(ctx context.Context, id string, reason EndReason) (bool, error) {
+	removed, err := m.store.Delete(ctx, id)
 	if err != nil {
 		return false, fmt.Errorf("core: end session: %w", err)
 	}
-	if deleted {
-		fire(m.cfg.Hooks.Destroyed, reason, rec)
-	}
-	return deleted, nil
+	fire(m.cfg.Hooks.Destroyed, reason, removed...)
+	return len(removed) > 0, nil
 }
 
 // RevokeOthers ends every other session of this session's user, at once,
@@ -397,7 +395,7 @@ func (s *Session) endLeastRecent(ctx context.Context, others []storage.Record) {
 		return a.AuthenticatedAt.Compare(b.AuthenticatedAt)
 	})
 	for _, r := range others[:extra] {
-		if _, err := s.m.end(ctx, r, EndCap); err != nil {
+		if _, err := s.m.end(ctx, r.ID, EndCap); err != nil {
 			s.m.cfg.Logger.Warn("could not end a session past the per-user cap", "record", shortID(r.ID), "error", err)
 		}
 	}

@@ -417,3 +417,24 @@ func TestRevokeWinsOverALateSave(t *testing.T) {
 		t.Errorf("alice has %d sessions after the revoke and the late save, want 1", len(infos))
 	}
 }
+
+// A logout that reads nothing first costs one store call, the delete,
+// which returns what the Destroyed event reports.
+func TestDestroyWithoutLoad(t *testing.T) {
+	var rec recorder
+	h := newHarness(t, core.Config{Hooks: rec.hooks(), Cache: core.CacheOptions{TTL: -1}})
+	token := h.login("alice")
+	handle := h.handleOf(token)
+	h.store.Reset()
+	h.do(token, 200, func(s *core.Session) {
+		if err := s.Destroy(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n, d := h.store.Calls(), h.store.Calls(storetest.Delete); n != 1 || d != 1 {
+		t.Errorf("logout: %d store calls, %d deletes; want the one delete", n, d)
+	}
+	if n := rec.count("destroyed:logout:alice:" + handle); n != 1 {
+		t.Errorf("events %q: want one logout of alice's session %s", rec.events, handle)
+	}
+}

@@ -72,12 +72,12 @@ func (h *hub) Update(ctx context.Context, rec storage.Record, now time.Time) err
 	return err
 }
 
-func (h *hub) Delete(ctx context.Context, id string) (bool, error) {
-	deleted, err := h.Store.Delete(ctx, id)
+func (h *hub) Delete(ctx context.Context, id string) ([]storage.Record, error) {
+	removed, err := h.Store.Delete(ctx, id)
 	if err == nil {
 		h.announce(id, 0)
 	}
-	return deleted, err
+	return removed, err
 }
 
 func (h *hub) listening() int {

@@ -464,16 +464,17 @@ func (s *Session) Destroy(ctx context.Context) error {
 	return s.destroy(ctx, EndLogout)
 }
 
-// destroy deletes the session's record, if it has one, reports it as
-// ended for reason, and empties the session. The caller holds s.mu.
+// destroy deletes the session's record, if it has one, ended for reason,
+// with no need to load it first (the store returns what the event
+// reports), and empties the session. The caller holds s.mu.
 func (s *Session) destroy(ctx context.Context, reason EndReason) error {
-	if err := s.loadedErr(); err != nil { // for the event: the record's user and handle
+	if err := s.readCookie(now()); err != nil {
 		return fmt.Errorf("core: destroy session: %w", err)
 	}
-	if s.base.stored {
+	if s.cookie.token != "" {
 		ctx, cancel := s.m.storeContext(ctx)
 		defer cancel()
-		if _, err := s.m.end(ctx, s.base.rec, reason); err != nil {
+		if _, err := s.m.end(ctx, storage.RecordID(s.cookie.token), reason); err != nil {
 			return fmt.Errorf("core: destroy session: %w", err)
 		}
 	}

@@ -231,13 +231,14 @@ func (s *Store) replace(tx *gorm.DB, oldID string, oldVersion int64, rec storage
 	return s.create(tx, "replace", rec)
 }
 
-// Delete implements storage.Store. A missing record is not an error.
-func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
-	res := s.db.WithContext(ctx).Where("id = ?", id).Delete(&row{})
-	if res.Error != nil {
-		return false, failed("delete", res.Error)
+// Delete implements storage.Store: one DELETE ... RETURNING. A missing
+// record is not an error.
+func (s *Store) Delete(ctx context.Context, id string) ([]storage.Record, error) {
+	var deleted []row
+	if err := s.db.WithContext(ctx).Clauses(removedColumns).Where("id = ?", id).Delete(&deleted).Error; err != nil {
+		return nil, failed("delete", err)
 	}
-	return res.RowsAffected > 0, nil
+	return removed(deleted), nil
 }
 
 // listColumns are the columns of a list of sessions: all but data.

@@ -148,15 +148,18 @@ func (s *Store) Replace(ctx context.Context, oldID string, oldVersion int64, rec
 }
 
 // Delete implements storage.Store.
-func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
+func (s *Store) Delete(ctx context.Context, id string) ([]storage.Record, error) {
 	if err := unavailable(ctx, "delete"); err != nil {
-		return false, err
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.records[id]
+	rec, ok := s.records[id]
+	if !ok {
+		return nil, nil
+	}
 	delete(s.records, id)
-	return ok, nil
+	return []storage.Record{{ID: id, UserID: rec.UserID, Handle: rec.Handle}}, nil
 }
 
 // ListUser implements storage.Store.

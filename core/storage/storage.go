@@ -104,10 +104,11 @@ type Store interface {
 	// lost to a renewal. A taken rec.ID is an error as for Create.
 	Replace(ctx context.Context, oldID string, oldVersion int64, rec Record, now time.Time) error
 
-	// Delete removes the record and reports whether there was one to
-	// remove, so that of several callers removing it at once exactly one
-	// learns it did. A missing record is not an error.
-	Delete(ctx context.Context, id string) (deleted bool, err error)
+	// Delete removes the record and returns it (ID, UserID and Handle),
+	// as the other removals do: of several callers removing it at once,
+	// exactly one gets it. A missing record is not an error: nothing is
+	// returned.
+	Delete(ctx context.Context, id string) (removed []Record, err error)
 
 	// ListUser returns the unexpired records bound to userID, in no
 	// particular order, without their Data. userID is never empty.

@@ -145,12 +145,8 @@ func (f *Faulty) Replace(ctx context.Context, oldID string, oldVersion int64, re
 }
 
 // Delete implements storage.Store.
-func (f *Faulty) Delete(ctx context.Context, id string) (deleted bool, err error) {
-	err = f.call(Delete, func() (err error) {
-		deleted, err = f.next.Delete(ctx, id)
-		return err
-	})
-	return deleted, err
+func (f *Faulty) Delete(ctx context.Context, id string) ([]storage.Record, error) {
+	return f.removing(Delete, func() ([]storage.Record, error) { return f.next.Delete(ctx, id) })
 }
 
 // ListUser implements storage.Store.
