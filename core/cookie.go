@@ -19,27 +19,12 @@ const (
 	maxCandidates  = 8
 )
 
-// mayHaveCookie reports whether the part of the Cookie headers that
-// pickToken reads could hold a cookie named name, so that a request
-// without one needs no key ring.
-func mayHaveCookie(lines []string, name string) bool {
-	budget := maxCookieBytes
-	for _, line := range lines {
-		line = line[:min(len(line), budget)]
-		if strings.Contains(line, name) {
-			return true
-		}
-		if budget -= len(line); budget == 0 {
-			return false
-		}
-	}
-	return false
-}
-
 // pickToken returns the first cookie named name that is a token tagged by
-// a key of ring (or, while untagged tokens are still looked up, the first
-// untagged one when none is tagged), and how many cookies of that name it
-// turned away: malformed, forged, or tagged by a retired key. It scans the
+// a key of the ring (or, while untagged tokens are still looked up, the
+// first untagged one when none is tagged), and how many cookies of that
+// name it turned away: malformed, forged, or tagged by a retired key. It
+// asks ring for the key ring at the first cookie of that name, so that a
+// request without one needs none, and fails with ring's error. It scans the
 // Cookie headers itself: http.Request.Cookie parses every cookie of the
 // request on each call, which costs allocations on the hot path for a
 // value that is only ever a token.
@@ -47,8 +32,9 @@ func mayHaveCookie(lines []string, name string) bool {
 // Taking the first authentic cookie, not the first of the name, keeps a
 // junk cookie set for a longer path or from a sibling domain from logging
 // the user out (cookie tossing): junk is never used, and never expired.
-func pickToken(lines []string, name string, ring *keyring, now time.Time) (token string, rejected int) {
+func pickToken(lines []string, name string, ring func() (*keyring, error), now time.Time) (token string, rejected int, err error) {
 	var untagged string
+	var keys *keyring
 	budget, cookies, candidates := maxCookieBytes, 0, 0
 scan:
 	for _, line := range lines {
@@ -68,9 +54,14 @@ scan:
 			if len(value) > 1 && value[0] == '"' && value[len(value)-1] == '"' {
 				value = value[1 : len(value)-1]
 			}
-			switch ring.check(value, now) {
+			if keys == nil {
+				if keys, err = ring(); err != nil {
+					return "", rejected, err
+				}
+			}
+			switch keys.check(value, now) {
 			case tokenAuthentic:
-				return value, rejected
+				return value, rejected, nil
 			case tokenUntagged:
 				if untagged == "" {
 					untagged = value
@@ -83,7 +74,7 @@ scan:
 			break
 		}
 	}
-	return untagged, rejected
+	return untagged, rejected, nil
 }
 
 // rejections counts the session cookies turned away at the door and logs

@@ -144,15 +144,10 @@ func (s *Session) readCookie(t time.Time) error {
 	if s.cookie.read {
 		return nil
 	}
-	if !mayHaveCookie(s.cookie.lines, s.m.cfg.CookieName) {
-		s.cookie.read, s.cookie.lines = true, nil
-		return nil
-	}
-	ring, err := s.m.keys.ring(s.ctx, t)
+	token, rejected, err := pickToken(s.cookie.lines, s.m.cfg.CookieName, func() (*keyring, error) { return s.m.keys.ring(s.ctx, t) }, t)
 	if err != nil {
 		return err
 	}
-	token, rejected := pickToken(s.cookie.lines, s.m.cfg.CookieName, ring, t)
 	if rejected > 0 {
 		s.m.reject.add(rejected, t, s.m.cfg.Logger)
 	}
