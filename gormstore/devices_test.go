@@ -3,6 +3,7 @@ package gormstore_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -224,5 +225,53 @@ func TestDetailsColumnsWithoutRewrite(t *testing.T) {
 				t.Errorf("ListUser after the migration = %+v, %v; want the old row with no handle and no login time", recs, err)
 			}
 		})
+	}
+}
+
+// A revoke on one instance while 16 clients of the revoked session keep
+// incrementing it on another, on PostgreSQL: every request is answered
+// without an error, and once the revoke is in, no late save brings the
+// session back: its token reads nothing on either instance, and the user
+// keeps only the session that revoked it.
+func TestRevokeDuringContention(t *testing.T) {
+	ins, _ := startInstances(t, 2)
+	a, b := ins[0], ins[1]
+	victim := a.request("", func(s *core.Session) { s.Login("alice") }).Value
+	revoker := a.request("", func(s *core.Session) { s.Login("alice") }).Value
+	var handle string
+	b.request(victim, func(s *core.Session) { handle = s.Handle() })
+	var wg sync.WaitGroup
+	for c := range 16 {
+		wg.Go(func() {
+			for i := range 10 {
+				r, _ := http.NewRequest(http.MethodPost, "/", nil)
+				r.AddCookie(&http.Cookie{Name: "session", Value: victim})
+				s, _ := b.m.Begin(r)
+				if _, err := core.Modify(context.Background(), s, "n", func(n int, _ bool) int { return n + 1 }); err != nil {
+					t.Errorf("client %d, round %d: Modify = %v", c, i, err)
+				}
+				if err := s.Commit(http.Header{}, http.StatusOK); err != nil {
+					t.Errorf("client %d, round %d: commit = %v", c, i, err)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		a.request(revoker, func(s *core.Session) {
+			ok, err := s.Revoke(context.Background(), handle)
+			if err != nil || !ok {
+				t.Errorf("Revoke = %v, %v", ok, err)
+			}
+		})
+	})
+	wg.Wait()
+	for _, in := range ins {
+		if got := in.count(victim); got != -1 {
+			t.Errorf("the revoked session's token reads n = %d after the revoke, want nothing", got)
+		}
+	}
+	infos, err := a.m.UserSessions(t.Context(), "alice")
+	if err != nil || len(infos) != 1 {
+		t.Errorf("alice's sessions after the revoke: %d, %v; want only the revoker's", len(infos), err)
 	}
 }
