@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/hybridsession/hybridsession/core/storage"
-	"github.com/hybridsession/hybridsession/internal/cachebridge"
 )
 
 // CacheOptions configures the in-process cache in front of a store.
@@ -45,10 +44,10 @@ type CacheOptions struct {
 
 // cache defaults.
 const (
-	DefaultCacheTTL         = 5 * time.Minute
-	DefaultCacheMaxEntries  = 100_000
-	DefaultCacheNegativeTTL = 5 * time.Second
-	DefaultCacheMaxBytes    = 128 << 20
+	defaultCacheTTL         = 5 * time.Minute
+	defaultCacheMaxEntries  = 100_000
+	defaultCacheNegativeTTL = 5 * time.Second
+	defaultCacheMaxBytes    = 128 << 20
 	// entryOverhead is what the cache charges a record beyond its data and
 	// ids: go-cache's map slot and item, the entry, and the decoded index
 	// of its values (charged per value on top). Measured with
@@ -60,19 +59,19 @@ const (
 
 func (o CacheOptions) withDefaults() (CacheOptions, error) {
 	if o.TTL == 0 {
-		o.TTL = DefaultCacheTTL
+		o.TTL = defaultCacheTTL
 	}
 	if o.MaxEntries == 0 {
-		o.MaxEntries = DefaultCacheMaxEntries
+		o.MaxEntries = defaultCacheMaxEntries
 	}
 	if o.MaxEntries < 0 {
 		return o, fmt.Errorf("core: negative Cache.MaxEntries %d", o.MaxEntries)
 	}
 	if o.NegativeTTL == 0 {
-		o.NegativeTTL = DefaultCacheNegativeTTL
+		o.NegativeTTL = defaultCacheNegativeTTL
 	}
 	if o.MaxBytes == 0 {
-		o.MaxBytes = DefaultCacheMaxBytes
+		o.MaxBytes = defaultCacheMaxBytes
 	}
 	if o.MaxRecordBytes == 0 {
 		o.MaxRecordBytes = o.MaxBytes / 256
@@ -650,8 +649,4 @@ func (c *cache) remember(id string) {
 		c.unknown.Flush() // only hints: dropping them all is safe and bounded
 	}
 	c.unknown.Set(id, struct{}{}, c.opts.NegativeTTL)
-}
-
-func init() {
-	cachebridge.Wrap = func(store storage.Store) (storage.Store, error) { return newCache(store, CacheOptions{}) }
 }

@@ -102,17 +102,17 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultCookieName   = "session"
-	DefaultLifetime     = 14 * 24 * time.Hour
-	DefaultMaxDataSize  = 64 << 10
-	DefaultStoreTimeout = 5 * time.Second
-	DefaultKeyRefresh   = time.Minute
+	defaultCookieName   = "session"
+	defaultLifetime     = 14 * 24 * time.Hour
+	defaultMaxDataSize  = 64 << 10
+	defaultStoreTimeout = 5 * time.Second
+	defaultKeyRefresh   = time.Minute
 )
 
 // withDefaults fills in the zero fields and checks the result.
 func (c Config) withDefaults() (Config, error) {
 	if c.CookieName == "" {
-		c.CookieName = DefaultCookieName
+		c.CookieName = defaultCookieName
 	}
 	if !validCookieName(c.CookieName) {
 		return c, fmt.Errorf("core: invalid cookie name %q", c.CookieName)
@@ -133,7 +133,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("core: Partitioned cookies must be Secure; set CookieSecure")
 	}
 	if c.Lifetime == 0 {
-		c.Lifetime = DefaultLifetime
+		c.Lifetime = defaultLifetime
 	}
 	if c.Lifetime < time.Second {
 		return c, fmt.Errorf("core: Lifetime %v is shorter than a second", c.Lifetime)
@@ -148,7 +148,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("core: IdleRefreshInterval %v must be between 0 and IdleTimeout %v", c.IdleRefreshInterval, c.IdleTimeout)
 	}
 	if c.TokenKeyRefresh == 0 {
-		c.TokenKeyRefresh = DefaultKeyRefresh
+		c.TokenKeyRefresh = defaultKeyRefresh
 	}
 	if c.TokenKeyRefresh < 0 {
 		return c, fmt.Errorf("core: negative TokenKeyRefresh %v", c.TokenKeyRefresh)
@@ -168,13 +168,13 @@ func (c Config) withDefaults() (Config, error) {
 		c.Codec = JSONCodec{}
 	}
 	if c.MaxDataSize == 0 {
-		c.MaxDataSize = DefaultMaxDataSize
+		c.MaxDataSize = defaultMaxDataSize
 	}
 	if c.MaxDataSize < 0 {
 		return c, fmt.Errorf("core: negative MaxDataSize %d", c.MaxDataSize)
 	}
 	if c.StoreTimeout == 0 {
-		c.StoreTimeout = DefaultStoreTimeout
+		c.StoreTimeout = defaultStoreTimeout
 	}
 	var err error
 	if c.Cache, err = c.Cache.withDefaults(); err != nil {

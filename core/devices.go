@@ -17,10 +17,10 @@ import (
 	"github.com/hybridsession/hybridsession/core/storage"
 )
 
-// LastSeenInterval is how often, at most, a session's LastSeenAt is
+// lastSeenInterval is how often, at most, a session's LastSeenAt is
 // written: reads of a session write its last-seen time once per interval,
 // folded into the idle refresh when both are due.
-const LastSeenInterval = time.Minute
+const lastSeenInterval = time.Minute
 
 // Longest IP and user agent kept with a session, in bytes.
 const (
@@ -101,7 +101,7 @@ type SessionInfo struct {
 	CreatedAt time.Time `json:"created_at"`
 	// AuthenticatedAt is its last login (zero when it never logged in).
 	AuthenticatedAt time.Time `json:"authenticated_at,omitzero"`
-	// LastSeenAt is its last use, to LastSeenInterval (zero for a
+	// LastSeenAt is its last use, to the minute (zero for a
 	// session stored before last-seen times, until it is used).
 	LastSeenAt time.Time `json:"last_seen_at,omitzero"`
 	// IP and UserAgent are the client's at creation or the last login.

@@ -66,7 +66,7 @@ func TestHandleAndLoginTime(t *testing.T) {
 	}
 }
 
-// Reads write the last-seen time at most once per LastSeenInterval, alone
+// Reads write the last-seen time at most once a minute (lastSeenInterval), alone
 // (a Touch), and never a save.
 func TestLastSeenThrottled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

@@ -16,14 +16,18 @@
 //     with Set and read with the typed Get[T], GetOr, Pop; Modify is an
 //     atomic read-modify-write; Login, Renew, Destroy, SetPersistent,
 //     AddFlash/Flashes. Save commits early and returns the error.
-//   - The store contract lives in package core/storage (Store, Record,
-//     the token keys a store may keep), for store authors: records keyed
-//     by the SHA-256 of the token, with a version for conditional updates;
-//     core/storetest checks an implementation against it. Cache is the
-//     read-through, write-through front the manager puts before a store.
+//   - The cache: a manager reads through an in-process cache in front
+//     of its store, bounded (or turned off) by Config.Cache;
+//     Manager.Stats reports it, Manager.PurgeCache empties it.
 //   - Devices: UserSessions, Revoke, RevokeOthers, a per-user cap, fresh
 //     logins (RequireFresh) and lifecycle Hooks.
 //   - Errors are sentinels for errors.Is (ErrUnavailable, ErrTooLarge,
 //     ...); StatusCode maps them to HTTP statuses, SetRetryAfter adds the
 //     Retry-After of a 503.
+//
+// For other audiences: store authors find the store contract in package
+// core/storage (records keyed by the SHA-256 of the token, with a version
+// for conditional updates) and its conformance suite in core/storetest;
+// adapter authors start a request's session with Manager.Begin and commit
+// it through core/adapter, as ginsession and echosession do.
 package core

@@ -66,15 +66,16 @@ func StatusCode(err error) int {
 	}
 }
 
-// RetryAfterSeconds is the Retry-After that SetRetryAfter gives a 503: the
+// retryAfterSeconds is the Retry-After that SetRetryAfter gives a 503: the
 // store timed out or was contended, and a retry a second later usually
 // succeeds.
-const RetryAfterSeconds = "1"
+const retryAfterSeconds = "1"
 
 // SetRetryAfter sets the Retry-After header of a response with the given
-// status when it is a 503, as every error handler of this module does.
+// status when it is a 503 (to "1": a retry a second later usually
+// succeeds), as every error handler of this module does.
 func SetRetryAfter(h http.Header, status int) {
 	if status == http.StatusServiceUnavailable {
-		h.Set("Retry-After", RetryAfterSeconds)
+		h.Set("Retry-After", retryAfterSeconds)
 	}
 }

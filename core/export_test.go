@@ -13,3 +13,9 @@ const EntryOverhead = entryOverhead
 
 // Cache returns the manager's cache, or nil.
 func (m *Manager) Cache() *Cache { return m.cache }
+
+// DefaultLifetime is defaultLifetime.
+const DefaultLifetime = defaultLifetime
+
+// EncodeValues packs encoded session values into a record's Data.
+func EncodeValues(values map[string][]byte) []byte { return storedFrom(values).encode() }

@@ -398,14 +398,9 @@ func (s *Session) UserID() string {
 	return s.userID
 }
 
-// SetUserID binds the session to a user without renewing it; Login is the
-// safe way to do that at login.
-func (s *Session) SetUserID(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.setUserID(id)
-}
-
+// setUserID binds the session to a user. Login is the only way in: it
+// also renews the token, so that no one who knew the anonymous token
+// shares the login (session fixation). The caller holds s.mu.
 func (s *Session) setUserID(id string) {
 	s.load()
 	if id != s.userID {
@@ -922,7 +917,7 @@ func (s *Session) startOver() {
 
 // refresh writes, alone, the idle expiry and the last-seen time when
 // either is due: the idle expiry once per IdleRefreshInterval, the
-// last-seen time once per LastSeenInterval, both with one Touch. A failure
+// last-seen time once per lastSeenInterval, both with one Touch. A failure
 // is logged, not returned: the request itself succeeded, and the session
 // merely keeps its earlier times.
 func (s *Session) refresh() {
@@ -936,7 +931,7 @@ func (s *Session) refresh() {
 			next = idle
 		}
 	}
-	if next.Equal(s.base.rec.ExpiresAt) && t.Sub(s.base.rec.LastSeenAt) < LastSeenInterval {
+	if next.Equal(s.base.rec.ExpiresAt) && t.Sub(s.base.rec.LastSeenAt) < lastSeenInterval {
 		return
 	}
 	ctx, cancel := s.m.storeContext(context.WithoutCancel(s.ctx))

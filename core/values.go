@@ -12,15 +12,10 @@ import (
 // can be told apart from this one.
 const valuesFormat = 1
 
-// EncodeValues packs encoded session values into a record's Data. The
-// format is a version byte, then for each key in sorted order its length,
-// the key, the value's length and the value, lengths as uvarints. Empty
-// values encode as nil.
-func EncodeValues(values map[string][]byte) []byte {
-	return storedFrom(values).encode()
-}
-
-// encode packs sorted values; see EncodeValues.
+// encode packs sorted values into a record's Data. The format is a
+// version byte, then for each key in sorted order its length, the key, the
+// value's length and the value, lengths as uvarints. Empty values encode
+// as nil.
 func (sv storedValues) encode() []byte {
 	if len(sv) == 0 {
 		return nil
@@ -70,7 +65,7 @@ func storedFrom(values map[string][]byte) storedValues {
 	return sv
 }
 
-// decodeStored unpacks a record's Data, as EncodeValues packs it. The raw
+// decodeStored unpacks a record's Data, as storedValues.encode packs it. The raw
 // values point into data, which must not be modified afterwards. No data
 // is no values (an empty, non-nil result); malformed data (keys out of
 // order included) gives an error wrapping ErrCorrupt.

@@ -16,7 +16,7 @@ import (
 	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/core/storetest"
 	"github.com/hybridsession/hybridsession/gormstore"
-	"github.com/hybridsession/hybridsession/internal/cachebridge"
+	"github.com/hybridsession/hybridsession/internal/corebridge"
 	"github.com/hybridsession/hybridsession/internal/testdb"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -39,7 +39,7 @@ func open(t testing.TB, kind testdb.Kind) (*gormstore.Store, *gorm.DB) {
 // cached puts store behind core's cache.
 func cached(t testing.TB, store storage.Store) storage.Store {
 	t.Helper()
-	c, err := cachebridge.Wrap(store)
+	c, err := corebridge.Wrap(store)
 	if err != nil {
 		t.Fatalf("cache: %v", err)
 	}
@@ -165,11 +165,11 @@ func serve(m *core.Manager, h http.HandlerFunc, cookie *http.Cookie) *http.Respo
 func sessionCookie(t testing.TB, resp *http.Response) *http.Cookie {
 	t.Helper()
 	for _, c := range resp.Cookies() {
-		if c.Name == core.DefaultCookieName {
+		if c.Name == "session" {
 			return c
 		}
 	}
-	t.Fatalf("response sets no %q cookie; Set-Cookie: %q", core.DefaultCookieName, resp.Header.Values("Set-Cookie"))
+	t.Fatalf("response sets no %q cookie; Set-Cookie: %q", "session", resp.Header.Values("Set-Cookie"))
 	return nil
 }
 

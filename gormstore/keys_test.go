@@ -17,6 +17,7 @@ import (
 	"github.com/hybridsession/hybridsession/core"
 	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/gormstore"
+	"github.com/hybridsession/hybridsession/internal/corebridge"
 	"github.com/hybridsession/hybridsession/internal/testdb"
 	"github.com/hybridsession/hybridsession/memstore"
 )
@@ -274,5 +275,5 @@ func encodeN(t *testing.T, n int) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return core.EncodeValues(map[string][]byte{"n": v})
+	return corebridge.EncodeValues(map[string][]byte{"n": v})
 }

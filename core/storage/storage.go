@@ -24,8 +24,8 @@ type Record struct {
 	ID string
 	// UserID is the user the session is bound to; empty when anonymous.
 	UserID string
-	// Data is the encoded session values (see core.EncodeValues); nil and empty
-	// both mean no values.
+	// Data is the session values as core encodes them, opaque to a
+	// store; nil and empty both mean no values.
 	Data []byte
 	// Version starts at 1 and grows by one with every Update.
 	Version int64
@@ -49,7 +49,7 @@ type Record struct {
 	// when it never did.
 	AuthenticatedAt time.Time
 	// LastSeenAt is when the session was last used, moved forward at most
-	// once per core.LastSeenInterval.
+	// once a minute.
 	LastSeenAt time.Time
 	// IP and UserAgent are the client's, as of the session's creation or
 	// last Login (see core.Config.ClientIP and IPHashKey).

@@ -46,6 +46,12 @@ var modes = []mode{
 
 const fileBody = handlerMark + "file"
 
+// The session cookie's name and lifetime by default (core.Config).
+const (
+	defaultCookie   = "session"
+	defaultLifetime = 14 * 24 * time.Hour
+)
+
 func newFixture(t testing.TB, eng engine, cfg core.Config) *fixture {
 	t.Helper()
 	store := storetest.NewFaulty(memstore.New())
@@ -113,8 +119,8 @@ func sessionCookie(t testing.TB, res *http.Response) *http.Cookie {
 	switch {
 	case len(cs) == 0:
 		return nil
-	case len(cs) > 1 || cs[0].Name != core.DefaultCookieName:
-		t.Fatalf("Set-Cookie = %q, want at most one %q cookie", res.Header.Values("Set-Cookie"), core.DefaultCookieName)
+	case len(cs) > 1 || cs[0].Name != defaultCookie:
+		t.Fatalf("Set-Cookie = %q, want at most one %q cookie", res.Header.Values("Set-Cookie"), defaultCookie)
 	}
 	return cs[0]
 }
@@ -165,8 +171,8 @@ func checkCookie(t testing.TB, res *http.Response, sent *http.Cookie, want cooki
 		if !tokenShape.MatchString(c.Value) || (sent != nil && c.Value == sent.Value) {
 			t.Errorf("Set-Cookie value = %q (sent %v), want a new 43-character token", c.Value, sent)
 		}
-		if d := time.Duration(c.MaxAge) * time.Second; d < core.DefaultLifetime-time.Minute || d > core.DefaultLifetime {
-			t.Errorf("Set-Cookie Max-Age = %v, want about %v", d, core.DefaultLifetime)
+		if d := time.Duration(c.MaxAge) * time.Second; d < defaultLifetime-time.Minute || d > defaultLifetime {
+			t.Errorf("Set-Cookie Max-Age = %v, want about %v", d, defaultLifetime)
 		}
 	}
 	return c
@@ -376,7 +382,7 @@ func (b behaviour) check(t *testing.T, f *fixture) {
 	case b.cookie.live:
 		sent = f.login(t)
 	case b.cookie.send:
-		sent = &http.Cookie{Name: core.DefaultCookieName, Value: b.cookie.value}
+		sent = &http.Cookie{Name: defaultCookie, Value: b.cookie.value}
 	}
 	if b.evict {
 		f.m.PurgeCache()

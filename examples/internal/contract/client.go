@@ -14,12 +14,10 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/hybridsession/hybridsession/core"
 )
 
 // cookieName is the session cookie of both apps (core's default).
-const cookieName = core.DefaultCookieName
+const cookieName = "session"
 
 // client is one user agent of an app under test: a cookie jar and no
 // redirect following, so that a 303 is seen as it is.

@@ -9,12 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/hybridsession/hybridsession/core"
 )
 
 // cookieName is the session cookie of both apps (core's default).
-const cookieName = core.DefaultCookieName
+const cookieName = "session"
 
 // client sends requests to the apps with an explicit session token, so that
 // one session can be used on several instances and by several goroutines
