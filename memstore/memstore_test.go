@@ -3,10 +3,10 @@ package memstore_test
 import (
 	"testing"
 
-	_ "github.com/hybridsession/hybridsession/core" // sets cachebridge.Wrap
+	_ "github.com/hybridsession/hybridsession/core" // sets corebridge.Wrap
 	"github.com/hybridsession/hybridsession/core/storage"
 	"github.com/hybridsession/hybridsession/core/storetest"
-	"github.com/hybridsession/hybridsession/internal/cachebridge"
+	"github.com/hybridsession/hybridsession/internal/corebridge"
 	"github.com/hybridsession/hybridsession/memstore"
 )
 
@@ -16,7 +16,7 @@ func TestConformance(t *testing.T) {
 
 func TestConformanceCached(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storage.Store {
-		c, err := cachebridge.Wrap(memstore.New())
+		c, err := corebridge.Wrap(memstore.New())
 		if err != nil {
 			t.Fatalf("cache: %v", err)
 		}
