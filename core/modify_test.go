@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -86,4 +87,47 @@ func TestModifyReturnsStoredValue(t *testing.T) {
 			t.Error("Modify on a failing store returned no error")
 		}
 	})
+}
+
+// A Modify whose save fails is taken back: a retry counts once, and a value
+// the request set before it comes back as set.
+func TestFailedModifyIsTakenBack(t *testing.T) {
+	incr := func(n int, _ bool) int { return n + 1 }
+	for _, c := range []struct {
+		name string
+		set  bool // the request sets n to 10 before its first Modify
+		want int
+	}{
+		{"stored value", false, 2},
+		{"value set by the request", true, 11},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, core.Config{})
+			token := h.newSession("n", 1)
+			resp := h.do(token, 200, func(s *core.Session) {
+				if c.set {
+					s.Set("n", 10)
+				}
+				h.store.SetDown(true)
+				if _, err := core.Modify(context.Background(), s, "n", incr); !errors.Is(err, core.ErrUnavailable) {
+					t.Errorf("Modify on a failing store = %v, want ErrUnavailable", err)
+				}
+				if got, _ := core.Get[int](s, "n"); got != c.want-1 {
+					t.Errorf("after the failed Modify, n = %d, want %d", got, c.want-1)
+				}
+				h.store.SetDown(false)
+				if got, err := core.Modify(context.Background(), s, "n", incr); err != nil || got != c.want {
+					t.Errorf("the retried Modify = %d, %v; want %d", got, err, c.want)
+				}
+			})
+			if resp.err != nil {
+				t.Fatalf("commit: %v", resp.err)
+			}
+			h.do(token, 200, func(s *core.Session) {
+				if got, _ := core.Get[int](s, "n"); got != c.want {
+					t.Errorf("stored n = %d, want %d", got, c.want)
+				}
+			})
+		})
+	}
 }

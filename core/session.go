@@ -224,9 +224,16 @@ func Get[T any](s *Session, key string) (T, bool) {
 }
 
 func get[T any](s *Session, key string) (T, bool) {
-	var t T
 	s.load()
 	v, ok := s.vals.lookup(key)
+	return valueAs[T](s.m, key, v, ok)
+}
+
+// valueAs returns v, the value under key if ok, as a T; false when there
+// is none or it cannot be read as a T (which is logged). It reads no
+// session state, so it needs no lock.
+func valueAs[T any](m *Manager, key string, v value, ok bool) (T, bool) {
+	var t T
 	if !ok {
 		return t, false
 	}
@@ -237,13 +244,13 @@ func get[T any](s *Session, key string) (T, bool) {
 	}
 	raw, err := v.raw, error(nil)
 	if raw == nil {
-		raw, err = s.m.cfg.Codec.Marshal(v.live)
+		raw, err = m.cfg.Codec.Marshal(v.live)
 	}
 	if err == nil {
-		err = s.m.cfg.Codec.Unmarshal(raw, &t)
+		err = m.cfg.Codec.Unmarshal(raw, &t)
 	}
 	if err != nil {
-		s.m.cfg.Logger.Warn("session value unreadable", "key", key, "type", fmt.Sprintf("%T", t), "error", err)
+		m.cfg.Logger.Warn("session value unreadable", "key", key, "type", fmt.Sprintf("%T", t), "error", err)
 		var zero T
 		return zero, false
 	}
@@ -273,7 +280,8 @@ func GetOr[T any](s *Session, key string, def T) T {
 // order they arrive, so that contention costs waiting, not errors. A
 // failure wrapping ErrUnavailable means that the change was not stored:
 // the store could not be reached, or the session was contended past the
-// store timeout.
+// store timeout. A failed Modify is taken back, so that the session holds
+// what it held before and a retry counts once.
 func Modify[T any](ctx context.Context, s *Session, key string, fn func(old T, ok bool) T) (T, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -286,31 +294,39 @@ func Modify[T any](ctx context.Context, s *Session, key string, fn func(old T, o
 		s.changed() // logged
 		return zero, fmt.Errorf("core: modify session: %w", ErrCommitted)
 	}
-	// apply runs fn without the session's lock, so that fn may read the
-	// session; the commit queue keeps other saves of this session out.
-	apply := func() {
-		old, ok := get[T](s, key)
-		var v T
-		s.modifying = true
-		func() {
-			s.mu.Unlock()
-			defer s.mu.Lock()
-			v = fn(old, ok)
-		}()
-		s.modifying = false
-		s.vals.set(key, v)
-		s.changed()
-	}
-	apply()
-	if s.vals.redo == nil {
-		s.vals.redo = map[string]func(){}
-	}
-	s.vals.redo[key] = apply
+	u := update{key: key, fn: func(old value, ok bool) any {
+		v, ok := valueAs[T](s.m, key, old, ok)
+		return fn(v, ok)
+	}}
+	before := s.vals.before(key)
+	s.apply(u)
+	s.vals.updates = append(s.vals.updates, u)
 	if err := s.save(ctx, false); err != nil {
+		s.vals.takeBack(before)
 		return zero, err
 	}
 	v, _ := get[T](s, key)
 	return v, nil
+}
+
+// apply sets the value under u's key to what u computes from the current
+// one. u runs without the session's lock, so that Modify's function may
+// read the session; the commit queue keeps other saves of this session out
+// meanwhile. The caller holds s.mu.
+func (s *Session) apply(u update) {
+	old, ok := s.vals.lookup(u.key)
+	var v any
+	func() {
+		s.modifying = true
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			s.modifying = false
+		}()
+		v = u.fn(old, ok)
+	}()
+	s.vals.set(u.key, v)
+	s.changed()
 }
 
 // Pop returns the value under key as a T and deletes it.
@@ -885,16 +901,29 @@ func pause(ctx context.Context, attempt int) error {
 	}
 }
 
-// rebase re-applies this request's changes on top of a newer record.
+// rebase is the merge: it puts this request's changes on top of a newer
+// record. The user binding and the cookie's persistence, when this
+// request changed them, and the values it set or deleted are kept as they
+// are; its Modify updates are computed again, in order, on the newer
+// values. Everything else is the newer record's. The caller holds s.mu.
 func (s *Session) rebase(latest storage.Record) {
 	userID, persistent := s.userID, s.persist
 	s.adopt(latest)
-	s.vals.rebase(s.vals.base)
 	if s.changes.user {
 		s.userID = userID
 	}
 	if s.changes.persist {
 		s.persist = persistent
+	}
+	s.vals.rebase(s.vals.base)
+	s.reapply()
+}
+
+// reapply computes this request's Modify updates again, in order, on the
+// values as they are now. The caller holds s.mu.
+func (s *Session) reapply() {
+	for _, u := range s.vals.updates {
+		s.apply(u)
 	}
 }
 
@@ -913,6 +942,7 @@ func (s *Session) startOver() {
 	s.dropToken()
 	s.base.stored, s.base.rec, s.changes.renew = false, storage.Record{}, false
 	s.vals.rebase(nil)
+	s.reapply()
 }
 
 // refresh writes, alone, the idle expiry and the last-seen time when

@@ -13,8 +13,17 @@ type valueSet struct {
 	base    storedValues        // as stored; shared, read-only
 	local   map[string]*value   // decoded or changed in this request
 	changes map[string]struct{} // keys set or deleted since the last save
-	redo    map[string]func()   // Modify updates, re-run on a newer base
+	updates []update            // the Modify changes since the last save, in order
 	cleared bool                // base no longer counts
+}
+
+// update is the change one Modify call made: the new value under key as a
+// function of the old one. It is kept until the save, so that a save that
+// meets a newer version of the session computes the value again on that
+// version rather than overwrite what another request stored there.
+type update struct {
+	key string
+	fn  func(old value, ok bool) any // no side effects; may run several times
 }
 
 // value is one session value of a request: its encoded form, its Go form,
@@ -71,12 +80,41 @@ func (vs *valueSet) change(key string, v *value) {
 	vs.changes[key] = struct{}{}
 }
 
+// prior is what a key held before a Modify, for taking the Modify back.
+type prior struct {
+	key     string
+	changed *value // the request's change of it; nil if none
+}
+
+// before returns what this request changed key to, if it did.
+func (vs *valueSet) before(key string) prior {
+	if _, ok := vs.changes[key]; ok {
+		return prior{key: key, changed: vs.local[key]}
+	}
+	return prior{key: key}
+}
+
+// takeBack undoes the last update, of a Modify whose save failed: its key
+// gets back what it held before (p), the request's own change or else the
+// stored value, so that a retry of the Modify counts once.
+func (vs *valueSet) takeBack(p prior) {
+	if n := len(vs.updates); n > 0 && vs.updates[n-1].key == p.key {
+		vs.updates = vs.updates[:n-1]
+	}
+	if p.changed != nil {
+		vs.change(p.key, p.changed)
+		return
+	}
+	delete(vs.local, p.key)
+	delete(vs.changes, p.key)
+}
+
 // clear deletes every value.
 func (vs *valueSet) clear() {
 	vs.cleared = true
 	vs.local = nil
 	clear(vs.changes)
-	clear(vs.redo)
+	vs.updates = nil
 }
 
 // keys returns the keys that have values, sorted.
@@ -141,7 +179,8 @@ func (vs *valueSet) encode(codec Codec) (storedValues, error) {
 }
 
 // rebase puts this request's changes on top of a newer base: plain
-// changes are kept as they are, Modify updates re-run on the new values.
+// changes are kept as they are; the values of updates are dropped, for the
+// caller to compute again on the new base (Session.rebase).
 func (vs *valueSet) rebase(base storedValues) {
 	vs.base = base
 	for k := range vs.local {
@@ -149,11 +188,8 @@ func (vs *valueSet) rebase(base storedValues) {
 			delete(vs.local, k) // decoded from the old base
 		}
 	}
-	for k := range vs.redo {
-		delete(vs.local, k)
-	}
-	for _, f := range vs.redo {
-		f()
+	for _, u := range vs.updates {
+		delete(vs.local, u.key)
 	}
 }
 
