@@ -89,6 +89,10 @@ type entry struct {
 	seq    uint64       // the put that stored it
 	size   int64        // bytes charged for it
 	read   atomic.Bool  // read since stored or last spared from eviction
+	// proven is the key ring under which the token naming this record
+	// last proved authentic; a request with that token and that ring
+	// needs no tag check (see Session.known).
+	proven atomic.Pointer[keyring]
 }
 
 // entrySize is the estimated memory of a cached record with n values.
@@ -277,26 +281,28 @@ func (c *cache) Purge() {
 	c.mu.Unlock()
 }
 
-// peek returns the cached record id when it is fresh and unexpired and the
-// cache is in use: the hot path, with no context, timer or store call.
-// Its values come decoded (nil when the data is corrupt).
-func (c *cache) peek(id string, now time.Time) (storage.Record, storedValues, bool) {
+// peek returns the cache's entry for record id when it is fresh and
+// unexpired and the cache is in use, or nil: the hot path, with no
+// context, timer or store call. The entry is shared and never modified
+// but for its atomics; its values come decoded (nil when the data is
+// corrupt).
+func (c *cache) peek(id string, now time.Time) *entry {
 	if c.bypassed() {
-		return storage.Record{}, nil, false
+		return nil
 	}
 	v, ok := c.items.Get(id)
 	if !ok {
-		return storage.Record{}, nil, false
+		return nil
 	}
 	e := v.(*entry)
 	if e.rec.Expired(now) {
-		return storage.Record{}, nil, false
+		return nil
 	}
 	if !e.read.Load() {
 		e.read.Store(true)
 	}
 	c.hits.Add(1)
-	return e.rec, e.values, true
+	return e
 }
 
 // pendingWrite is what Update needs to know about the announcements made
@@ -311,8 +317,8 @@ type pendingWrite struct {
 // otherwise from the store, remembering the answer. While the cache is
 // bypassed, every Find asks the store.
 func (c *cache) Find(ctx context.Context, id string, now time.Time) (storage.Record, bool, error) {
-	if rec, _, ok := c.peek(id, now); ok {
-		return rec, true, nil
+	if e := c.peek(id, now); e != nil {
+		return e.rec, true, nil
 	}
 	return c.fetch(ctx, id, now)
 }

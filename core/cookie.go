@@ -32,7 +32,12 @@ const (
 // Taking the first authentic cookie, not the first of the name, keeps a
 // junk cookie set for a longer path or from a sibling domain from logging
 // the user out (cookie tossing): junk is never used, and never expired.
-func pickToken(lines []string, name string, ring func() (*keyring, error), now time.Time) (token string, rejected int, err error) {
+//
+// Before a cookie's tag is computed, known (when not nil) may vouch for
+// it: a token already proven under this ring (Session.known). pickToken
+// returns the ring the token proved authentic under, and nil for an
+// untagged token.
+func pickToken(lines []string, name string, ring func() (*keyring, error), known func(token string, r *keyring) bool, now time.Time) (token string, proven *keyring, rejected int, err error) {
 	var untagged string
 	var keys *keyring
 	budget, cookies, candidates := maxCookieBytes, 0, 0
@@ -56,12 +61,15 @@ scan:
 			}
 			if keys == nil {
 				if keys, err = ring(); err != nil {
-					return "", rejected, err
+					return "", nil, rejected, err
 				}
+			}
+			if known != nil && known(value, keys) {
+				return value, keys, rejected, nil
 			}
 			switch keys.check(value, now) {
 			case tokenAuthentic:
-				return value, rejected, nil
+				return value, keys, rejected, nil
 			case tokenUntagged:
 				if untagged == "" {
 					untagged = value
@@ -74,7 +82,7 @@ scan:
 			break
 		}
 	}
-	return untagged, rejected, nil
+	return untagged, nil, rejected, nil
 }
 
 // rejections counts the session cookies turned away at the door and logs

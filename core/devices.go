@@ -160,7 +160,7 @@ func (s *Session) Handle() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	return s.base.rec.Handle
+	return s.base.record().Handle
 }
 
 // AuthenticatedAt returns when the session last logged in: the time of a
@@ -173,7 +173,7 @@ func (s *Session) AuthenticatedAt() time.Time {
 	if s.changes.login {
 		return now()
 	}
-	return s.base.rec.AuthenticatedAt
+	return s.base.record().AuthenticatedAt
 }
 
 // Fresh reports whether the session is logged in and logged in within
@@ -258,7 +258,7 @@ func byLastSeen(recs []storage.Record) {
 func (s *Session) UserSessions(ctx context.Context) ([]SessionInfo, error) {
 	s.mu.Lock()
 	err := s.loadedErr()
-	userID, handle := s.userID, s.base.rec.Handle
+	userID, handle := s.userID, s.base.record().Handle
 	s.mu.Unlock()
 	switch {
 	case err != nil:
@@ -297,7 +297,7 @@ func (s *Session) Revoke(ctx context.Context, handle string) (bool, error) {
 	if handle == "" {
 		return false, nil
 	}
-	if handle == s.base.rec.Handle {
+	if handle == s.base.record().Handle {
 		return true, s.destroy(ctx, EndRevoke)
 	}
 	ctx, cancel := s.m.storeContext(ctx)
@@ -337,7 +337,7 @@ func (s *Session) RevokeOthers(ctx context.Context) (int, error) {
 	if s.userID == "" {
 		return 0, fmt.Errorf("core: revoke other sessions: %w", ErrNotLoggedIn)
 	}
-	return s.m.destroyUser(ctx, s.userID, s.base.rec.ID)
+	return s.m.destroyUser(ctx, s.userID, s.base.record().ID)
 }
 
 // destroyUser deletes every session of userID but keepID and reports them.
@@ -373,7 +373,7 @@ func (s *Session) capSessions(ctx context.Context) ([]storage.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("core: login: sessions of the user: %w", err)
 	}
-	recs = slices.DeleteFunc(recs, func(r storage.Record) bool { return s.base.stored && r.ID == s.base.rec.ID })
+	recs = slices.DeleteFunc(recs, func(r storage.Record) bool { return s.base.rec != nil && r.ID == s.base.rec.ID })
 	if s.m.cfg.SessionCapPolicy == CapRefuse && len(recs) >= s.m.cfg.MaxSessionsPerUser {
 		return nil, fmt.Errorf("core: login: %w: %d live sessions, at most %d", ErrTooManySessions, len(recs), s.m.cfg.MaxSessionsPerUser)
 	}

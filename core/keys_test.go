@@ -94,11 +94,17 @@ func newKeyStore(keys storage.TokenKeys) *keyStore {
 // A KeyStore's keys are read on first use, not at NewManager, and again
 // once TokenKeyRefresh has passed: a key added to the store verifies, and
 // then signs, on every manager; a retired one stops verifying. A failed
-// read keeps the keys read before.
+// read keeps the keys read before. With the cache, a token proven under
+// the ring read before is checked again under the new one.
 func TestKeyStoreRefresh(t *testing.T) {
+	t.Run("uncached", func(t *testing.T) { testKeyStoreRefresh(t, core.CacheOptions{TTL: -1}) })
+	t.Run("cached", func(t *testing.T) { testKeyStoreRefresh(t, core.CacheOptions{}) })
+}
+
+func testKeyStoreRefresh(t *testing.T, cache core.CacheOptions) {
 	k1, k2 := storage.ConfigKey(secret('1')), storage.ConfigKey(secret('2'))
 	ks := newKeyStore(storage.TokenKeys{Keys: []storage.TokenKey{k1}})
-	m, err := core.NewManager(ks, core.Config{TokenKeyRefresh: time.Millisecond, Cache: core.CacheOptions{TTL: -1}})
+	m, err := core.NewManager(ks, core.Config{TokenKeyRefresh: time.Millisecond, Cache: cache})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +134,32 @@ func TestKeyStoreRefresh(t *testing.T) {
 	time.Sleep(2 * time.Millisecond)
 	if reads(old) || !reads(neu) {
 		t.Errorf("after retiring key 1: old read %v, new read %v; want false, true", reads(old), reads(neu))
+	}
+}
+
+// A cached session's token has its tag checked once per key ring: later
+// reads under that ring take it on the cache's word, while a token not yet
+// proven is checked.
+func TestProvenTokenNotCheckedAgain(t *testing.T) {
+	h := newHarness(t, core.Config{})
+	proven, unproven := h.newSession("k", 1), h.newSession("k", 1)
+	reads := func(token string) bool {
+		var ok bool
+		h.do(token, 200, func(s *core.Session) { ok = s.Has("k") })
+		return ok
+	}
+	if !reads(proven) {
+		t.Fatal("a new session was not read")
+	}
+	h.m.SpoilTags()
+	if !reads(proven) {
+		t.Error("a token proven under this ring had its tag checked again")
+	}
+	if reads(unproven) {
+		t.Error("a token never checked was not checked: spoilt tags let it in")
+	}
+	if got := h.m.Stats().RejectedCookies; got != 1 {
+		t.Errorf("RejectedCookies = %d, want 1", got)
 	}
 }
 

@@ -79,7 +79,7 @@ type sessionKey struct{}
 // it in its context. Adapters call Begin; applications use Middleware or
 // an adapter.
 func (m *Manager) Begin(r *http.Request) (*Session, *http.Request) {
-	s := &Session{m: m, ctx: r.Context(), req: r, cookie: cookieState{lines: r.Header["Cookie"]}}
+	s := &Session{m: m, req: r, cookie: cookieState{lines: r.Header["Cookie"]}}
 	s.reqCtx = sessionContext{Context: r.Context(), s: s}
 	return s, r.WithContext(&s.reqCtx)
 }

@@ -32,30 +32,34 @@ import (
 // Clear, Login, Renew, SetPersistent, ...) takes effect at the commit.
 type Session struct {
 	m      *Manager
-	ctx    context.Context // the request's, for lazy loads
-	req    *http.Request   // for the client's address and user agent
-	reqCtx sessionContext  // the request's, carrying this session
+	req    *http.Request  // for the client's address and user agent
+	reqCtx sessionContext // the request's context, carrying this session; its parent serves lazy loads
 
 	mu      sync.Mutex
 	cookie  cookieState // what the request sent, and what the response's cookie must do
 	base    baseState   // the record this request's changes apply to
 	vals    valueSet    // the values: the base's, and this request's changes
 	userID  string      // the user, as this request sees it
+	outcome commitState // the commit's, once it ran
 	persist bool        // whether the cookie outlives the browser session, likewise
 	changes changeSet   // what this request changed, besides the values
-	outcome commitState // the commit's, once it ran
 	// writing and modifying guard against a Modify function that saves
 	// its own session (see notWriting).
 	writing   bool // this session holds its turn in the commit queue
 	modifying bool // a Modify function is running
 }
 
+// The states below keep their booleans last, so that they pack: a Session
+// is allocated by every request that passes the middleware.
+
 // cookieState is the session cookie: the token the request carried, and
 // what the response must do with the cookie.
 type cookieState struct {
 	lines   []string // the request's Cookie headers, until read
-	read    bool     // readCookie has picked the token from them
 	token   string   // current token; empty until the session has a record
+	proven  *keyring // the ring under which the request's token proved authentic; nil for an untagged one
+	cached  *entry   // the cache's record of the request's token, met while it was read
+	read    bool     // readCookie has picked the token from them
 	sent    bool     // the request carried an authentic session cookie
 	renewed bool     // the response must carry a new token
 	resend  bool     // the response must carry the cookie again (its persistence changed)
@@ -64,10 +68,23 @@ type cookieState struct {
 
 // baseState is what was loaded from the store, or last written to it.
 type baseState struct {
-	loaded bool           // load has run
-	err    error          // why it failed, if it did
-	stored bool           // rec is the stored record of the token
-	rec    storage.Record // as last read or written
+	err error // why loading failed, if it did
+	// rec is the token's stored record as last read or written, nil when
+	// there is none. It may be the cache's own: it is replaced, never
+	// modified.
+	rec    *storage.Record
+	loaded bool // load has run
+}
+
+// noRecord is the record of a session that has none; never modified.
+var noRecord storage.Record
+
+// record returns the stored record, or the zero record when there is none.
+func (b *baseState) record() *storage.Record {
+	if b.rec == nil {
+		return &noRecord
+	}
+	return b.rec
 }
 
 // changeSet is what this request changed, besides the values; a save
@@ -82,8 +99,8 @@ type changeSet struct {
 
 // commitState is the outcome of Commit.
 type commitState struct {
-	done       bool
 	err        error
+	done       bool
 	lateLogged bool // a change after the commit was logged
 }
 
@@ -106,22 +123,24 @@ func (s *Session) load() {
 	if s.cookie.token == "" {
 		return
 	}
-	id := storage.RecordID(s.cookie.token)
-	if s.m.cache != nil {
-		if rec, values, ok := s.m.cache.peek(id, t); ok {
-			s.adoptDecoded(rec, values) // the hot path: no timer, no store call
-			// Corrupt data was logged when it was first read from the store.
-			s.vals.cleared = values == nil
-			return
+	if e := s.cookie.cached; e != nil {
+		// The hot path: no timer, no store call, and at most one tag check
+		// per key ring (see known).
+		if s.cookie.proven != nil && e.proven.Load() != s.cookie.proven {
+			e.proven.Store(s.cookie.proven)
 		}
+		s.adoptDecoded(&e.rec, e.values)
+		// Corrupt data was logged when it was first read from the store.
+		s.vals.cleared = e.values == nil
+		return
 	}
-	ctx, cancel := s.m.storeContext(s.ctx)
+	ctx, cancel := s.m.storeContext(s.reqCtx.Context)
 	defer cancel()
 	find := s.m.store.Find
 	if s.m.cache != nil {
-		find = s.m.cache.fetch // peek has missed: one lookup path, not two
+		find = s.m.cache.fetch // known has peeked: one lookup path, not two
 	}
-	rec, found, err := find(ctx, id, t)
+	rec, found, err := find(ctx, storage.RecordID(s.cookie.token), t)
 	if err != nil {
 		s.base.err = fmt.Errorf("core: load session: %w", err)
 		return
@@ -144,16 +163,40 @@ func (s *Session) readCookie(t time.Time) error {
 	if s.cookie.read {
 		return nil
 	}
-	token, rejected, err := pickToken(s.cookie.lines, s.m.cfg.CookieName, func() (*keyring, error) { return s.m.keys.ring(s.ctx, t) }, t)
+	ring := func() (*keyring, error) { return s.m.keys.ring(s.reqCtx.Context, t) }
+	var known func(string, *keyring) bool
+	if s.m.cache != nil {
+		known = func(token string, r *keyring) bool { return s.known(token, r, t) }
+	}
+	token, proven, rejected, err := pickToken(s.cookie.lines, s.m.cfg.CookieName, ring, known, t)
 	if err != nil {
 		return err
 	}
 	if rejected > 0 {
 		s.m.reject.add(rejected, t, s.m.cfg.Logger)
 	}
+	if c := s.cookie.cached; c != nil && (token == "" || proven == nil && c.rec.ID != storage.RecordID(token)) {
+		s.cookie.cached = nil // another cookie's (an untagged token is not the last one looked up)
+	}
 	s.cookie.read, s.cookie.lines = true, nil
-	s.cookie.token, s.cookie.sent = token, token != ""
+	s.cookie.token, s.cookie.sent, s.cookie.proven = token, token != "", proven
 	return nil
+}
+
+// known tells pickToken whether token names a cached record for which a
+// token already proved authentic under ring r: then its tag need not be
+// computed again, since no other token names that record (its id is the
+// token's SHA-256) and r's keys are as they were. A key ring read anew
+// (every TokenKeyRefresh with the store's keys) or a record written anew
+// takes one tag check again. known keeps the cached record for load, so
+// that the cache is asked once. The caller holds s.mu.
+func (s *Session) known(token string, r *keyring, t time.Time) bool {
+	s.cookie.cached = nil
+	if len(token) != tokenLen {
+		return false // not even the shape of one: no hashing of junk
+	}
+	s.cookie.cached = s.m.cache.peek(storage.RecordID(token), t)
+	return s.cookie.cached != nil && s.cookie.cached.proven.Load() == r
 }
 
 // adopt makes rec the session's stored state, keeping nothing of this
@@ -166,13 +209,13 @@ func (s *Session) adopt(rec storage.Record) {
 		values = nil
 		s.vals.cleared = true // a save writes only what this request sets
 	}
-	s.adoptDecoded(rec, values)
+	s.adoptDecoded(&rec, values)
 }
 
-// adoptDecoded is adopt with the values already decoded.
-func (s *Session) adoptDecoded(rec storage.Record, values storedValues) {
+// adoptDecoded is adopt with the values already decoded; rec is never
+// modified.
+func (s *Session) adoptDecoded(rec *storage.Record, values storedValues) {
 	s.base.rec = rec
-	s.base.stored = true
 	s.userID = rec.UserID
 	s.persist = rec.Persistent
 	s.vals.base = values
@@ -559,7 +602,7 @@ func (s *Session) changed() {
 	if s.outcome.done && !s.outcome.lateLogged {
 		s.outcome.lateLogged = true
 		s.m.cfg.Logger.Warn("session changed after the response started; the change is not saved (change the session before writing the body, or call Save first)",
-			"record", shortID(s.base.rec.ID))
+			"record", shortID(s.base.record().ID))
 	}
 }
 
@@ -591,16 +634,16 @@ func (s *Session) commit(h http.Header, status int) error {
 		force := s.m.cfg.SaveEveryRequest
 		if s.dirty(force) {
 			// A request cancelled by its client still saves what it changed.
-			if err := s.save(context.WithoutCancel(s.ctx), force); err != nil {
+			if err := s.save(context.WithoutCancel(s.reqCtx.Context), force); err != nil {
 				return err
 			}
 		}
 		s.refresh()
 	}
 	switch {
-	case s.base.stored && (s.cookie.renewed || s.cookie.resend):
+	case s.base.rec != nil && (s.cookie.renewed || s.cookie.resend):
 		s.m.writeCookie(h, s.cookie.token, s.persist, s.base.rec.Deadline, now())
-	case !s.base.stored && s.cookie.expire:
+	case s.base.rec == nil && s.cookie.expire:
 		s.m.expireCookie(h)
 	}
 	return nil
@@ -620,7 +663,7 @@ func addVary(h http.Header) {
 }
 
 // dirty reports whether save has something to write.
-func (s *Session) dirty(force bool) bool { return s.changes.modified || (force && s.base.stored) }
+func (s *Session) dirty(force bool) bool { return s.changes.modified || (force && s.base.rec != nil) }
 
 // optimisticRounds is how many conditional updates a save tries on a record
 // that other instances keep changing before it writes under the record's
@@ -647,11 +690,11 @@ func (s *Session) save(ctx context.Context, force bool) error {
 			return err
 		}
 	}
-	if s.base.stored {
+	if s.base.rec != nil {
 		err = s.saveStored(ctx)
 	}
 	// A new session, or one whose record ended while this request ran.
-	if err == nil && !s.base.stored && !(s.vals.empty() && s.userID == "") {
+	if err == nil && s.base.rec == nil && !(s.vals.empty() && s.userID == "") {
 		err = s.create(ctx, now())
 	}
 	if err != nil {
@@ -722,8 +765,8 @@ func (s *Session) catchUp(t time.Time) {
 	if s.m.cache == nil {
 		return
 	}
-	if rec, _, ok := s.m.cache.peek(s.base.rec.ID, t); ok && rec.Version > s.base.rec.Version {
-		s.rebase(rec)
+	if e := s.m.cache.peek(s.base.rec.ID, t); e != nil && e.rec.Version > s.base.rec.Version {
+		s.rebase(e.rec)
 	}
 }
 
@@ -738,8 +781,8 @@ func (s *Session) record(t time.Time) (storage.Record, storedValues, error) {
 	if len(data) > s.m.cfg.MaxDataSize {
 		return storage.Record{}, nil, fmt.Errorf("core: %w: %d bytes, limit %d", ErrTooLarge, len(data), s.m.cfg.MaxDataSize)
 	}
-	rec := s.base.rec
-	if !s.base.stored || s.changes.login {
+	rec := *s.base.record()
+	if s.base.rec == nil || s.changes.login {
 		rec.CreatedAt = t
 		rec.Deadline = t.Add(s.m.cfg.Lifetime)
 		rec.IP, rec.UserAgent = s.client()
@@ -853,7 +896,7 @@ func (s *Session) storeAnew(ctx context.Context, t time.Time, op string, write f
 
 // wrote makes rec, just stored with values, the session's stored state.
 func (s *Session) wrote(rec storage.Record, values storedValues) {
-	s.base.rec, s.base.stored = rec, true
+	s.base.rec = &rec
 	s.vals.saved(values)
 }
 
@@ -867,7 +910,7 @@ func (s *Session) settle(err error, want storage.Record) error {
 	if err == nil || !errors.Is(err, ErrUnavailable) || want.ID == "" {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), settleTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.reqCtx.Context), settleTimeout)
 	defer cancel()
 	got, found, ferr := s.m.durable.Find(ctx, want.ID, now())
 	if ferr != nil || !found || got.Version != want.Version || got.UserID != want.UserID || !bytes.Equal(got.Data, want.Data) {
@@ -940,7 +983,7 @@ func (s *Session) startOver() {
 		s.persist = !s.m.cfg.BrowserSessionCookies
 	}
 	s.dropToken()
-	s.base.stored, s.base.rec, s.changes.renew = false, storage.Record{}, false
+	s.base.rec, s.changes.renew = nil, false
 	s.vals.rebase(nil)
 	s.reapply()
 }
@@ -951,7 +994,7 @@ func (s *Session) startOver() {
 // is logged, not returned: the request itself succeeded, and the session
 // merely keeps its earlier times.
 func (s *Session) refresh() {
-	if !s.base.stored {
+	if s.base.rec == nil {
 		return
 	}
 	t := now()
@@ -964,12 +1007,13 @@ func (s *Session) refresh() {
 	if next.Equal(s.base.rec.ExpiresAt) && t.Sub(s.base.rec.LastSeenAt) < lastSeenInterval {
 		return
 	}
-	ctx, cancel := s.m.storeContext(context.WithoutCancel(s.ctx))
+	ctx, cancel := s.m.storeContext(context.WithoutCancel(s.reqCtx.Context))
 	defer cancel()
 	if err := s.m.store.Touch(ctx, s.base.rec.ID, next, t, t); err != nil {
 		s.m.cfg.Logger.Warn("session refresh failed", "record", shortID(s.base.rec.ID), "error", err)
 		return
 	}
-	s.base.rec.ExpiresAt = next
-	s.base.rec.LastSeenAt = t
+	rec := *s.base.rec // the cache's, perhaps: replaced, not modified
+	rec.ExpiresAt, rec.LastSeenAt = next, t
+	s.base.rec = &rec
 }

@@ -35,10 +35,10 @@ func ringOf(r *keyring) func() (*keyring, error) { return func() (*keyring, erro
 func TestPickTokenRingOnDemand(t *testing.T) {
 	asked := 0
 	unreadable := func() (*keyring, error) { asked++; return nil, ErrUnavailable }
-	if _, _, err := pickToken([]string{"a=1; sessionx=2"}, "session", unreadable, time.Now()); err != nil || asked != 0 {
+	if _, _, _, err := pickToken([]string{"a=1; sessionx=2"}, "session", unreadable, nil, time.Now()); err != nil || asked != 0 {
 		t.Errorf("no session cookie: err %v, ring asked %d times; want nil, 0", err, asked)
 	}
-	if _, _, err := pickToken([]string{"a=1; session=x; session=y"}, "session", unreadable, time.Now()); err != ErrUnavailable || asked != 1 {
+	if _, _, _, err := pickToken([]string{"a=1; session=x; session=y"}, "session", unreadable, nil, time.Now()); err != ErrUnavailable || asked != 1 {
 		t.Errorf("a session cookie: err %v, ring asked %d times; want ErrUnavailable, 1", err, asked)
 	}
 }
@@ -176,7 +176,7 @@ func FuzzCookieHeader(f *testing.F) {
 	f.Add(";;; session = x ;")
 	now := time.Now()
 	f.Fuzz(func(t *testing.T, header string) {
-		token, rejected, _ := pickToken([]string{header}, "session", ringOf(r), now)
+		token, _, rejected, _ := pickToken([]string{header}, "session", ringOf(r), nil, now)
 		if token != "" && r.check(token, now) != tokenAuthentic || rejected < 0 {
 			t.Errorf("pickToken(%q) = %q, %d; want only authentic tokens", header, token, rejected)
 		}
@@ -207,7 +207,7 @@ func TestPickToken(t *testing.T) {
 		{"past the candidates", []string{strings.Repeat("session=x; ", maxCandidates) + "session=" + real}, "", maxCandidates},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, rejected, _ := pickToken(c.lines, "session", ringOf(r), now)
+			got, _, rejected, _ := pickToken(c.lines, "session", ringOf(r), nil, now)
 			if got != c.want || rejected != c.rejected {
 				t.Errorf("pickToken = %q, %d rejected; want %q, %d", got, rejected, c.want, c.rejected)
 			}
@@ -221,7 +221,7 @@ func BenchmarkPickTokenHugeHeader(b *testing.B) {
 	header := strings.Repeat("a=b; ", 200_000)
 	b.SetBytes(int64(len(header)))
 	for b.Loop() {
-		pickToken([]string{header}, "session", ringOf(r), now)
+		pickToken([]string{header}, "session", ringOf(r), nil, now)
 	}
 }
 
