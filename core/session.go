@@ -73,7 +73,8 @@ type baseState struct {
 	// there is none. It may be the cache's own: it is replaced, never
 	// modified.
 	rec    *storage.Record
-	loaded bool // load has run
+	at     time.Time // when load ran
+	loaded bool      // load has run
 }
 
 // noRecord is the record of a session that has none; never modified.
@@ -116,6 +117,7 @@ func (s *Session) load() {
 	s.base.loaded = true
 	s.persist = !s.m.cfg.BrowserSessionCookies
 	t := now()
+	s.base.at = t
 	if err := s.readCookie(t); err != nil {
 		s.base.err = fmt.Errorf("core: load session: %w", err)
 		return
@@ -565,7 +567,7 @@ func (s *Session) notWriting() {
 // reset empties a destroyed session. The caller holds s.mu.
 func (s *Session) reset() {
 	s.dropToken()
-	s.base = baseState{loaded: true}
+	s.base = baseState{loaded: true, at: s.base.at}
 	s.vals = valueSet{}
 	s.userID, s.persist = "", !s.m.cfg.BrowserSessionCookies
 	s.changes = changeSet{}
@@ -993,18 +995,20 @@ func (s *Session) startOver() {
 // last-seen time once per lastSeenInterval, both with one Touch. A failure
 // is logged, not returned: the request itself succeeded, and the session
 // merely keeps its earlier times.
+//
+// Whether a refresh is due is judged at the time of the load, so that the
+// common request, which needs none, reads the clock once; a refresh that
+// falls due while a handler runs waits for the next request.
 func (s *Session) refresh() {
 	if s.base.rec == nil {
 		return
 	}
-	t := now()
-	next := s.base.rec.ExpiresAt
-	if s.m.cfg.IdleTimeout > 0 {
-		if idle := s.m.expiry(t, s.base.rec.Deadline); idle.Sub(s.base.rec.ExpiresAt) >= s.m.cfg.IdleRefreshInterval {
-			next = idle
-		}
+	if _, due := s.refreshDue(s.base.at); !due {
+		return
 	}
-	if next.Equal(s.base.rec.ExpiresAt) && t.Sub(s.base.rec.LastSeenAt) < lastSeenInterval {
+	t := now()
+	next, due := s.refreshDue(t)
+	if !due {
 		return
 	}
 	ctx, cancel := s.m.storeContext(context.WithoutCancel(s.reqCtx.Context))
@@ -1016,4 +1020,17 @@ func (s *Session) refresh() {
 	rec := *s.base.rec // the cache's, perhaps: replaced, not modified
 	rec.ExpiresAt, rec.LastSeenAt = next, t
 	s.base.rec = &rec
+}
+
+// refreshDue returns the idle expiry a refresh at t would write, and
+// whether one is due then.
+func (s *Session) refreshDue(t time.Time) (next time.Time, due bool) {
+	rec := s.base.rec
+	next = rec.ExpiresAt
+	if s.m.cfg.IdleTimeout > 0 {
+		if idle := s.m.expiry(t, rec.Deadline); idle.Sub(rec.ExpiresAt) >= s.m.cfg.IdleRefreshInterval {
+			next = idle
+		}
+	}
+	return next, !next.Equal(rec.ExpiresAt) || t.Sub(rec.LastSeenAt) >= lastSeenInterval
 }
