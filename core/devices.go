@@ -365,25 +365,33 @@ func (m *Manager) LogoutEveryone(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// capSessions applies Config.MaxSessionsPerUser to a login of this
-// session: it returns the user's other live sessions, or ErrTooManySessions
-// when the policy refuses the login. The caller holds s.mu.
-func (s *Session) capSessions(ctx context.Context) ([]storage.Record, error) {
-	recs, err := s.m.store.ListUser(ctx, s.userID, now())
+// refuseOverCap applies CapRefuse to a login of this session, before it
+// is stored: ErrTooManySessions when the user already has
+// Config.MaxSessionsPerUser other live sessions. The caller holds s.mu.
+func (s *Session) refuseOverCap(ctx context.Context) error {
+	others, err := s.otherSessions(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("core: login: sessions of the user: %w", err)
+		return fmt.Errorf("core: login: sessions of the user: %w", err)
 	}
-	recs = slices.DeleteFunc(recs, func(r storage.Record) bool { return s.base.rec != nil && r.ID == s.base.rec.ID })
-	if s.m.cfg.SessionCapPolicy == CapRefuse && len(recs) >= s.m.cfg.MaxSessionsPerUser {
-		return nil, fmt.Errorf("core: login: %w: %d live sessions, at most %d", ErrTooManySessions, len(recs), s.m.cfg.MaxSessionsPerUser)
+	if len(others) >= s.m.cfg.MaxSessionsPerUser {
+		return fmt.Errorf("core: login: %w: %d live sessions, at most %d", ErrTooManySessions, len(others), s.m.cfg.MaxSessionsPerUser)
 	}
-	return recs, nil
+	return nil
 }
 
-// endLeastRecent ends the least recently seen of others (ties: the first
-// to log in) until the user has at most Config.MaxSessionsPerUser sessions
-// with this one. A failure is logged: the login itself is stored.
-func (s *Session) endLeastRecent(ctx context.Context, others []storage.Record) {
+// endLeastRecent applies CapEndLeastRecent to a login of this session,
+// once it is stored: it keeps this session and the user's
+// Config.MaxSessionsPerUser-1 most recently seen others, and ends the rest
+// (the least recently seen first; ties: the first to log in). Listing
+// after the login is stored lets logins that race see each other: the
+// last to list ends what the others kept too many of. A failure is
+// logged: the login itself is stored. The caller holds s.mu.
+func (s *Session) endLeastRecent(ctx context.Context) {
+	others, err := s.otherSessions(ctx)
+	if err != nil {
+		s.m.cfg.Logger.Warn("could not list the sessions of a user for the per-user cap", "error", err)
+		return
+	}
 	extra := len(others) + 1 - s.m.cfg.MaxSessionsPerUser
 	if extra <= 0 {
 		return
@@ -399,4 +407,14 @@ func (s *Session) endLeastRecent(ctx context.Context, others []storage.Record) {
 			s.m.cfg.Logger.Warn("could not end a session past the per-user cap", "record", shortID(r.ID), "error", err)
 		}
 	}
+}
+
+// otherSessions lists the live sessions of this session's user but this
+// one. The caller holds s.mu.
+func (s *Session) otherSessions(ctx context.Context) ([]storage.Record, error) {
+	recs, err := s.m.store.ListUser(ctx, s.userID, now())
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(recs, func(r storage.Record) bool { return s.base.rec != nil && r.ID == s.base.rec.ID }), nil
 }

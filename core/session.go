@@ -684,11 +684,10 @@ func (s *Session) save(ctx context.Context, force bool) error {
 	}
 	ctx, cancel := s.m.storeContext(ctx)
 	defer cancel()
-	var others []storage.Record // a login's: the user's other sessions, for the cap
 	capped := s.changes.login && s.userID != "" && s.m.cfg.MaxSessionsPerUser > 0
 	var err error
-	if capped {
-		if others, err = s.capSessions(ctx); err != nil {
+	if capped && s.m.cfg.SessionCapPolicy == CapRefuse {
+		if err = s.refuseOverCap(ctx); err != nil {
 			return err
 		}
 	}
@@ -702,8 +701,8 @@ func (s *Session) save(ctx context.Context, force bool) error {
 	if err != nil {
 		return err
 	}
-	if capped {
-		s.endLeastRecent(ctx, others)
+	if capped && s.m.cfg.SessionCapPolicy == CapEndLeastRecent {
+		s.endLeastRecent(ctx)
 	}
 	if s.changes.persist {
 		s.cookie.resend = true // with its new lifetime

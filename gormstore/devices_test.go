@@ -275,3 +275,48 @@ func TestRevokeDuringContention(t *testing.T) {
 		t.Errorf("alice's sessions after the revoke: %d, %v; want only the revoker's", len(infos), err)
 	}
 }
+
+// Logins of one user at the same moment, spread over two instances, leave
+// the user at most MaxSessionsPerUser sessions, and none of them fails
+// (PostgreSQL): each login ends the others past the cap after it is
+// stored, against the sessions it then lists, so that racing logins see
+// each other.
+func TestSessionCapUnderConcurrentLogins(t *testing.T) {
+	const maxSessions = 3
+	ins, _ := startInstancesWith(t, 2, core.Config{MaxSessionsPerUser: maxSessions}, nil)
+	for _, clients := range []int{2, 16, 100} {
+		t.Run(fmt.Sprintf("clients=%d", clients), func(t *testing.T) {
+			user := fmt.Sprintf("cap-%d", clients)
+			for range maxSessions { // the user is at the cap before the race
+				ins[0].request("", func(s *core.Session) { s.Login(user) })
+			}
+			start := make(chan struct{})
+			errs := make([]error, clients)
+			var wg sync.WaitGroup
+			for i := range clients {
+				wg.Go(func() {
+					r, _ := http.NewRequest(http.MethodPost, "/login", nil)
+					s, _ := ins[i%2].m.Begin(r)
+					<-start
+					s.Login(user)
+					errs[i] = s.Commit(http.Header{}, http.StatusOK)
+				})
+			}
+			close(start)
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("login %d: %v", i, err)
+				}
+			}
+			live, err := ins[1].m.UserSessions(t.Context(), user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(live) < 1 || len(live) > maxSessions {
+				t.Errorf("after %d concurrent logins: %d live sessions, want 1 to %d", clients, len(live), maxSessions)
+			}
+			t.Logf("%d concurrent logins over two instances: %d live sessions (cap %d)", clients, len(live), maxSessions)
+		})
+	}
+}
