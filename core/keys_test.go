@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -189,6 +191,36 @@ func TestUntaggedTokens(t *testing.T) {
 				t.Errorf("an untagged token cost %d lookups, want %d", got, c.lookups)
 			}
 		})
+	}
+}
+
+// A session of an untagged token is read from the cache like any other,
+// even when a cookie the scan looked up after it follows.
+func TestUntaggedSessionCached(t *testing.T) {
+	untagged := strings.Repeat("A", 43)
+	keys := storage.TokenKeys{Keys: []storage.TokenKey{storage.ConfigKey(secret('1'))}, UntaggedSince: time.Now().Add(-time.Hour)}
+	ks := newKeyStore(keys)
+	t0 := time.Now().UTC().Truncate(time.Microsecond)
+	rec := storage.Record{ID: storage.RecordID(untagged), Data: core.EncodeValues(map[string][]byte{"k": []byte("1")}), Version: 1,
+		CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), Deadline: t0.Add(time.Hour)}
+	if err := ks.Create(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	store := storetest.NewFaulty(ks)
+	h := managerOn(t, store, core.Config{})
+	for i := range 3 {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Cookie", "session="+untagged+"; session="+strings.Repeat("B", 43))
+		s, _ := h.m.Begin(r)
+		if !s.Has("k") {
+			t.Fatalf("read %d: the untagged session was not read", i+1)
+		}
+		if err := s.Commit(http.Header{}, http.StatusOK); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := store.Calls(storetest.Find); got != 1 {
+		t.Errorf("3 reads of an untagged session cost %d lookups, want 1 (then the cache)", got)
 	}
 }
 

@@ -177,8 +177,13 @@ func (s *Session) readCookie(t time.Time) error {
 	if rejected > 0 {
 		s.m.reject.add(rejected, t, s.m.cfg.Logger)
 	}
-	if c := s.cookie.cached; c != nil && (token == "" || proven == nil && c.rec.ID != storage.RecordID(token)) {
-		s.cookie.cached = nil // another cookie's (an untagged token is not the last one looked up)
+	// known looked up the token taken last, unless that is an untagged
+	// one, which comes after every other candidate.
+	switch c := s.cookie.cached; {
+	case token == "":
+		s.cookie.cached = nil
+	case proven == nil && s.m.cache != nil && (c == nil || c.rec.ID != storage.RecordID(token)):
+		s.cookie.cached = s.m.cache.peek(storage.RecordID(token), t)
 	}
 	s.cookie.read, s.cookie.lines = true, nil
 	s.cookie.token, s.cookie.sent, s.cookie.proven = token, token != "", proven
