@@ -108,9 +108,9 @@ type placed struct {
 
 // CacheStats are the counters of a cache since it was made.
 type CacheStats struct {
-	Hits          uint64 // Find answered from a cached record
-	NegativeHits  uint64 // Find answered "not found" from the negative cache
-	Misses        uint64 // Find that asked the store
+	Hits          uint64 // lookups of a session answered from a cached record
+	NegativeHits  uint64 // lookups answered "not found" from the negative cache
+	Misses        uint64 // lookups that asked the store
 	Errors        uint64 // store calls that failed
 	Evictions     uint64 // records dropped to stay within MaxEntries
 	Invalidations uint64 // changes announced by other processes
