@@ -412,13 +412,24 @@ func (c *cache) Create(ctx context.Context, rec storage.Record) error {
 	return nil
 }
 
-// Update updates the store, then caches the new version. A conflict drops
-// the cached copy, which is then known to be stale.
+// Update updates the store, then caches the new version: the cached copy
+// of the version updated, with the fields an Update stores taken from rec
+// (without that copy the fields Update keeps are unknown here, and the new
+// version is left to the next read). A conflict drops the cached copy,
+// which is then known to be stale.
 func (c *cache) Update(ctx context.Context, rec storage.Record, now time.Time) error {
+	var base *storage.Record
+	if v, ok := c.items.Get(rec.ID); ok && v.(*entry).rec.Version == rec.Version {
+		base = &v.(*entry).rec
+	}
 	w := c.beginWrite(rec.ID)
 	err := c.next.Update(ctx, rec, now)
-	rec.Version++
-	c.endWrite(w, rec, now, err)
+	var written *storage.Record
+	if base != nil {
+		updated := storage.Updated(*base, rec)
+		written = &updated
+	}
+	c.endWrite(w, written, now, err)
 	return err
 }
 
@@ -429,11 +440,10 @@ func (c *cache) UpdateLocked(ctx context.Context, id string, now time.Time, chan
 	var written storage.Record
 	err := c.next.UpdateLocked(ctx, id, now, func(cur storage.Record) (storage.Record, error) {
 		rec, err := change(cur)
-		written = rec
-		written.ID, written.Version = id, cur.Version+1
+		written = storage.Updated(cur, rec)
 		return rec, err
 	})
-	c.endWrite(w, written, now, err)
+	c.endWrite(w, &written, now, err)
 	return err
 }
 
@@ -454,16 +464,16 @@ func (c *cache) beginWrite(id string) *pendingWrite {
 }
 
 // endWrite ends the update w with the store's answer err: on success it
-// caches written, the record as now stored, unless another process
-// changed or removed the record meanwhile; on failure it drops the cached
-// copy, which may be stale.
-func (c *cache) endWrite(w *pendingWrite, written storage.Record, now time.Time, err error) {
+// caches written, the record as now stored, unless it is not known (nil)
+// or another process changed or removed the record meanwhile; on failure
+// it drops the cached copy, which may be stale.
+func (c *cache) endWrite(w *pendingWrite, written *storage.Record, now time.Time, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Another process may have changed or removed the record between this
 	// update and now, and its announcement found nothing to drop: caching
 	// this version then would serve it until the TTL.
-	superseded := w.announced < 0 || w.announced > written.Version
+	superseded := written == nil || w.announced < 0 || w.announced > written.Version
 	if w.n--; w.n == 0 {
 		delete(c.writes, w.id)
 	}
@@ -481,7 +491,7 @@ func (c *cache) endWrite(w *pendingWrite, written storage.Record, now time.Time,
 	if superseded {
 		c.items.Delete(w.id)
 	} else {
-		c.put(written, now)
+		c.put(*written, now)
 	}
 }
 

@@ -237,7 +237,7 @@ func pgOptTime(t time.Time) any {
 
 // How many statement variables a batch row takes.
 const (
-	updateVars = 14
+	updateVars = 8
 	createVars = 12
 )
 
@@ -249,21 +249,17 @@ func (s *Store) updateBatch(ctx context.Context, batch []*write) {
 	slices.SortFunc(batch, byID)
 	var q strings.Builder
 	vars := make([]any, 0, updateVars*len(batch))
-	q.WriteString("UPDATE " + tableName + " AS s SET user_id = v.user_id, data = v.data, version = s.version + 1, " +
-		"persistent = v.persistent, created_at = v.created_at, deadline = v.deadline, expires_at = v.expires_at, " +
-		"handle = v.handle, authenticated_at = v.authenticated_at, last_seen_at = v.last_seen_at, ip = v.ip, user_agent = v.user_agent FROM (VALUES ")
+	q.WriteString("UPDATE " + tableName + " AS s SET data = v.data, version = s.version + 1, persistent = v.persistent, " +
+		"expires_at = v.expires_at, last_seen_at = v.last_seen_at, handle = v.handle FROM (VALUES ")
 	for i, w := range batch {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(?::text, ?::bigint, ?::text, ?::bytea, ?::boolean, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::timestamptz, " +
-			"?::text, ?::timestamptz, ?::timestamptz, ?::text, ?::text)")
+		q.WriteString("(?::text, ?::bigint, ?::bytea, ?::boolean, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::text)")
 		r := w.rec
-		vars = append(vars, r.ID, r.Version, r.UserID, data(r.Data), r.Persistent, pgTime(r.CreatedAt), pgTime(r.Deadline), pgTime(r.ExpiresAt), pgTime(w.now),
-			r.Handle, pgOptTime(r.AuthenticatedAt), pgOptTime(r.LastSeenAt), r.IP, r.UserAgent)
+		vars = append(vars, r.ID, r.Version, data(r.Data), r.Persistent, pgTime(r.ExpiresAt), pgOptTime(r.LastSeenAt), pgTime(w.now), r.Handle)
 	}
-	q.WriteString(") AS v(id, version, user_id, data, persistent, created_at, deadline, expires_at, cutoff, " +
-		"handle, authenticated_at, last_seen_at, ip, user_agent) " +
+	q.WriteString(") AS v(id, version, data, persistent, expires_at, last_seen_at, cutoff, handle) " +
 		"WHERE s.id = v.id AND s.version = v.version AND s.expires_at > v.cutoff RETURNING s.id")
 	s.deliver(ctx, "update", q.String(), vars, batch, func() error {
 		return fmt.Errorf("gormstore: update: %w", storage.ErrConflict)

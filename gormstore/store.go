@@ -179,20 +179,13 @@ func (s *Store) updateIn(db *gorm.DB, op string, rec storage.Record, now time.Ti
 	r := toRow(rec)
 	res := db.Model(&row{}).
 		Where("id = ? AND version = ? AND expires_at > ?", rec.ID, rec.Version, stamp(now)).
-		Updates(map[string]any{
-			"user_id":    r.UserID,
-			"data":       r.Data,
-			"version":    gorm.Expr("version + 1"),
-			"persistent": r.Persistent,
-			"created_at": r.CreatedAt,
-			"deadline":   r.Deadline,
-			"expires_at": r.ExpiresAt,
-
-			"handle":           r.Handle,
-			"authenticated_at": r.AuthenticatedAt,
-			"last_seen_at":     r.LastSeenAt,
-			"ip":               r.IP,
-			"user_agent":       r.UserAgent,
+		Updates(map[string]any{ // what a session changes between logins
+			"data":         r.Data,
+			"version":      gorm.Expr("version + 1"),
+			"persistent":   r.Persistent,
+			"expires_at":   r.ExpiresAt,
+			"last_seen_at": r.LastSeenAt,
+			"handle":       r.Handle,
 		})
 	if res.Error != nil {
 		return failed(op, res.Error)

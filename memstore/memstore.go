@@ -84,8 +84,7 @@ func (s *Store) Update(ctx context.Context, rec storage.Record, now time.Time) e
 	if !ok || old.Expired(now) || old.Version != rec.Version {
 		return fmt.Errorf("memstore: update: %w", storage.ErrConflict)
 	}
-	rec.Version++
-	s.records[rec.ID] = rec
+	s.records[rec.ID] = storage.Updated(old, rec)
 	return nil
 }
 
@@ -122,8 +121,7 @@ func (s *Store) UpdateLocked(ctx context.Context, id string, now time.Time, chan
 	if err != nil {
 		return err
 	}
-	rec.ID, rec.Version = id, cur.Version+1
-	s.records[id] = rec
+	s.records[id] = storage.Updated(cur, rec)
 	return nil
 }
 

@@ -59,6 +59,15 @@ type Record struct {
 // Expired reports whether the record is expired at now.
 func (r *Record) Expired(now time.Time) bool { return !now.Before(r.ExpiresAt) }
 
+// Updated returns the record that an Update (or UpdateLocked) with rec
+// leaves in place of cur: cur with rec's Data, Persistent, ExpiresAt,
+// LastSeenAt and Handle, at cur's Version plus one.
+func Updated(cur, rec Record) Record {
+	cur.Data, cur.Persistent, cur.ExpiresAt, cur.LastSeenAt, cur.Handle = rec.Data, rec.Persistent, rec.ExpiresAt, rec.LastSeenAt, rec.Handle
+	cur.Version++
+	return cur
+}
+
 // Store is the durable record of sessions. Implementations must be safe for
 // concurrent use. Every method takes the request's context and must give up
 // when it is done.
@@ -75,11 +84,14 @@ type Store interface {
 	// ErrConflict nor ErrUnavailable.
 	Create(ctx context.Context, rec Record) error
 
-	// Update replaces the record's fields (all but ID and Version), and
-	// sets Version to rec.Version+1, only if the
-	// stored record exists, has not expired at now and has Version
-	// rec.Version. Otherwise it changes nothing and returns ErrConflict.
-	// Update never inserts.
+	// Update stores the fields a session changes between logins (Data,
+	// Persistent, ExpiresAt, LastSeenAt and Handle) and sets Version to
+	// rec.Version+1, only if the stored record exists, has not expired at
+	// now and has Version rec.Version. Otherwise it changes nothing and
+	// returns ErrConflict. Update never inserts. It keeps the stored
+	// UserID, CreatedAt, Deadline, AuthenticatedAt, IP and UserAgent:
+	// those change only by Create and Replace (a login renews the token),
+	// so that a change need not carry them to the store again.
 	Update(ctx context.Context, rec Record, now time.Time) error
 
 	// Touch sets the ExpiresAt of an existing, unexpired record and moves
@@ -91,7 +103,8 @@ type Store interface {
 	// UpdateLocked is the pessimistic Update, for records that optimistic
 	// updates keep missing: it reads the unexpired record id while keeping
 	// every other writer of it out, passes it to change, and stores what
-	// change returns (fields as for Update; Version becomes cur.Version+1),
+	// change returns (the fields Update stores; Version becomes
+	// cur.Version+1),
 	// all as one atomic step. When the record is missing or expired at now
 	// it returns ErrConflict without calling change; an error from change
 	// is returned as it is, and nothing is written.

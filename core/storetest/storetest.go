@@ -286,22 +286,26 @@ func testCreateNeverOverwrites(t *testing.T, s storage.Store) {
 func testUpdate(t *testing.T, s storage.Store) {
 	now := clock()
 	rec := create(t, s, live(now))
+	want := rec
 	for version := int64(1); version <= 3; version++ {
-		next := storage.Record{
-			ID:         rec.ID,
-			UserID:     "user-2",
-			Data:       []byte{byte(version), 0, 0xff},
-			Version:    version,
-			Persistent: version%2 == 0,
-			CreatedAt:  now.Add(-time.Duration(version) * time.Microsecond),
-			Deadline:   now.Add(2*time.Hour + time.Duration(version)*time.Microsecond),
-			ExpiresAt:  now.Add(time.Hour + time.Duration(version)*time.Microsecond),
-		}
+		next := rec
+		next.Version = version
+		// Fixed fields that differ from the stored ones: Update keeps those.
+		next.UserID, next.IP, next.UserAgent = "user-2", "192.0.2.1", "curl/8"
+		next.CreatedAt = now.Add(-time.Duration(version) * time.Microsecond)
+		next.Deadline = now.Add(2*time.Hour + time.Duration(version)*time.Microsecond)
+		next.AuthenticatedAt = now.Add(-time.Duration(version) * time.Millisecond)
+		next.Data = []byte{byte(version), 0, 0xff}
+		next.Persistent = version%2 == 0
+		next.ExpiresAt = now.Add(time.Hour + time.Duration(version)*time.Microsecond)
+		next.LastSeenAt = now.Add(time.Duration(version) * time.Microsecond)
+		next.Handle = fmt.Sprintf("handle-%d", version)
 		if err := s.Update(t.Context(), next, now); err != nil {
 			t.Fatalf("Update(version %d) error = %v, want nil", version, err)
 		}
-		next.Version = version + 1
-		same(t, find(t, s, rec.ID, now), next)
+		want.Data, want.Persistent, want.ExpiresAt, want.LastSeenAt, want.Handle = next.Data, next.Persistent, next.ExpiresAt, next.LastSeenAt, next.Handle
+		want.Version = version + 1
+		same(t, find(t, s, rec.ID, now), want)
 	}
 }
 
@@ -395,9 +399,11 @@ func testUpdateLocked(t *testing.T, s storage.Store) {
 	rec := create(t, s, live(now))
 	var seen storage.Record
 	next := rec
-	next.UserID, next.Data, next.Persistent = "user-3", []byte("locked"), !rec.Persistent
+	next.Data, next.Persistent = []byte("locked"), !rec.Persistent
 	next.ExpiresAt = now.Add(90 * time.Minute)
-	next.Version = 99 // the store sets the version
+	next.Version = 99                    // the store sets the version
+	next.UserID = "user-3"               // kept, as by Update
+	next.CreatedAt = now.Add(-time.Hour) // likewise
 	err := s.UpdateLocked(t.Context(), rec.ID, now, func(cur storage.Record) (storage.Record, error) {
 		seen = cur
 		return next, nil
@@ -406,8 +412,9 @@ func testUpdateLocked(t *testing.T, s storage.Store) {
 		t.Fatalf("UpdateLocked error = %v, want nil", err)
 	}
 	same(t, seen, rec)
-	next.Version = 2
-	same(t, find(t, s, rec.ID, now), next)
+	want := rec
+	want.Data, want.Persistent, want.ExpiresAt, want.Version = next.Data, next.Persistent, next.ExpiresAt, 2
+	same(t, find(t, s, rec.ID, now), want)
 }
 
 func testUpdateLockedMissing(t *testing.T, s storage.Store) {
