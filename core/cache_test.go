@@ -338,3 +338,37 @@ func TestCacheSweepsExpired(t *testing.T) {
 		t.Errorf("after the 100 oldest expired and one put: %d entries, want 1", st.Entries)
 	}
 }
+
+// An Update keeps the stored user and creation time. The cache merges the
+// new version into its copy of the one updated; without that copy it does
+// not know the kept fields, and leaves the new version to the next read
+// rather than cache the caller's.
+func TestCacheUpdateKeepsFixedFields(t *testing.T) {
+	ctx := context.Background()
+	for _, cached := range []bool{true, false} {
+		t.Run(fmt.Sprintf("copy cached=%v", cached), func(t *testing.T) {
+			c, store := newCache(t, core.CacheOptions{})
+			rec := record("a", time.Hour)
+			rec.UserID = "alice"
+			if err := c.Create(ctx, rec); err != nil {
+				t.Fatal(err)
+			}
+			if !cached {
+				c.Purge()
+			}
+			next := rec
+			next.Version, next.UserID, next.Data = 1, "mallory", []byte("new")
+			if err := c.Update(ctx, next, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			before := store.Calls(storetest.Find)
+			got, _, _ := c.Find(ctx, "a", time.Now())
+			if got.UserID != "alice" || string(got.Data) != "new" || got.Version != 2 {
+				t.Errorf("after Update: %q, %q v%d; want alice, new v2", got.UserID, got.Data, got.Version)
+			}
+			if lookups, want := store.Calls(storetest.Find)-before, map[bool]int64{true: 0, false: 1}[cached]; lookups != want {
+				t.Errorf("the read after the Update cost %d store lookups, want %d", lookups, want)
+			}
+		})
+	}
+}
